@@ -1,0 +1,141 @@
+"""What a procedural family is: params with a difficulty knob, a generator, a narrating solver.
+
+A family (one file each, registration at the bottom, reasoning-gym style) turns a per-item random
+stream and a level into a `Problem` whose gold answer is computed, and solves its own problems
+with a solver that narrates the search as it really ran, dead ends included. The structured
+instance lives in `problem.meta["spec"]` so a teacher, a composer or a reviser can solve the
+problem again from the record alone.
+
+The solver returns a `SolverRun`: the narrated steps (each tagged with the step of the correct
+line it completes, or None for a detour), the straight-line `path`, the answer and the effort
+(nodes expanded, backtracks). Teachers render it to text; Retro-Search uses the tags to continue
+the current line of search from any prefix instead of switching.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reasonmill.errors import ConfigError
+from reasonmill.records import Problem
+
+# Paragraphs that open with one of these start a new thought (DESIGN.md §4, Retro-Search).
+TRANSITION_KEYWORDS: tuple[str, ...] = (
+    "Wait",
+    "But wait",
+    "Alternatively",
+    "Hmm",
+    "However",
+    "Let me double-check",
+    "Another approach",
+)
+
+
+class FamilyParams(BaseModel):
+    """Parameters every family takes: the difficulty `level` (1 = easiest). Families add knobs."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: int = Field(default=1, ge=1, le=10)
+
+
+@dataclass(slots=True)
+class Step:
+    """One narrated paragraph. `on_path` is the index in `SolverRun.path` it completes, or None
+    when the paragraph is a detour (a wrong branch, a dead end, a return)."""
+
+    text: str
+    on_path: int | None = None
+
+
+@dataclass(slots=True)
+class SolverRun:
+    """A narrated solve: the search as it ran, the straight-line solution, the answer, the effort."""
+
+    steps: list[Step]
+    path: list[str]
+    answer: str
+    nodes: int = 0
+    backtracks: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effort(self) -> dict[str, int]:
+        """Intrinsic effort of this solve, stored with the trace and used for difficulty."""
+        return {"nodes": self.nodes, "backtracks": self.backtracks, "steps": len(self.steps)}
+
+
+class Family(ABC):
+    """A procedural problem family. Subclasses set `name`, `Params` and implement the two methods."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    answer_kind: ClassVar[str] = "math"
+    Params: ClassVar[type[FamilyParams]] = FamilyParams
+    max_level: ClassVar[int] = 5
+
+    def params(self, raw: dict[str, Any] | None = None, *, field_prefix: str = "params") -> FamilyParams:
+        """Validate raw params into `Params`; a bad value raises `ConfigError` naming the field."""
+        try:
+            p = self.Params.model_validate(raw or {})
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            name = ".".join(str(x) for x in e["loc"]) or "(root)"
+            raise ConfigError(f"{field_prefix}.{name}", f"{self.name}: {e['msg']}") from None
+        if p.level > self.max_level:
+            raise ConfigError(f"{field_prefix}.level", f"{self.name} has levels 1..{self.max_level}, got {p.level}")
+        return p
+
+    @abstractmethod
+    def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
+        """Draw one problem from `rng` at `params.level`; the gold answer is computed, never guessed."""
+
+    @abstractmethod
+    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
+        """Solve `problem` from its spec, narrating `backtracks` distinct wrong branches on the way."""
+
+    def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
+        """A problem that takes `value` as one of its inputs, written as `symbol` in the question.
+
+        Used by Bridging/Chaining composition. The gold answer is computed with `value` substituted.
+        Families that cannot take an outside input return None (the default).
+        """
+        return None
+
+
+def render_steps(steps: list[Step]) -> str:
+    """Paragraphs joined by blank lines: the step separator Retro-Search splits on."""
+    return "\n\n".join(s.text for s in steps)
+
+
+def narrate(path: list[str], detours: list[tuple[int, list[str]]]) -> list[Step]:
+    """Interleave the correct line `path` with detours.
+
+    Each detour is (after, paragraphs): its paragraphs are told after path step `after` completes
+    (-1: before the first step). The first detour paragraph should open a new thought (e.g.
+    "Alternatively, ...") and the last should abandon it ("Wait, ... Let me go back to step r.").
+    Detours at the same position are told in the order given.
+    """
+    by_pos: dict[int, list[list[str]]] = {}
+    for after, paras in detours:
+        by_pos.setdefault(after, []).append(paras)
+    steps: list[Step] = [Step(t) for d in by_pos.get(-1, []) for t in d]
+    for i, text in enumerate(path):
+        steps.append(Step(text, on_path=i))
+        for d in by_pos.get(i, []):
+            steps.extend(Step(t) for t in d)
+    return steps
+
+
+def spread(rng: random.Random, n: int, slots: int) -> list[int]:
+    """`n` detour positions drawn from `slots` positions (0..slots-1), sorted, repeats allowed only
+    when n > slots."""
+    if slots <= 0:
+        return [0] * n
+    if n <= slots:
+        return sorted(rng.sample(range(slots), n))
+    return sorted(rng.randrange(slots) for _ in range(n))

@@ -1,0 +1,75 @@
+"""What a composition principle is: a rule that combines seed problems into one harder problem.
+
+Procedural and symbolic seeds are composed programmatically, so the gold answer is computed
+(sympy substitution, comparison, combination), never guessed. A composed problem keeps in
+`problem.meta["compose"]` the parts it was made of (family, level, spec, answer), so the
+programmatic teacher can solve it part by part and narrate how the parts connect.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from reasonmill.generators.base import SolverRun, Step
+from reasonmill.generators.registry import FAMILIES
+from reasonmill.records import Problem, Record
+
+PART_SYMBOLS = "ABCDEFGH"
+
+
+class Principle(ABC):
+    """A composition principle. Subclasses set `name` and implement `compose` and `combine_steps`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    min_hops: ClassVar[int] = 2
+
+    @abstractmethod
+    def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
+        """Combine `parents` into one problem with a computed answer, or None if they don't fit."""
+
+    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
+        """Solve part by part with each family's narrating solver, then narrate the combination.
+
+        Backtracks are spread over the parts; the combination itself is told straight.
+        """
+        parts = problem.meta["compose"]["parts"]
+        per_part = [backtracks // len(parts) + (1 if i < backtracks % len(parts) else 0) for i in range(len(parts))]
+        steps: list[Step] = []
+        path: list[str] = []
+        nodes = bt = 0
+        for i, part in enumerate(parts):
+            fam = FAMILIES.get(part["family"])
+            sub = Problem(question=part["question"], answer=part["answer"], meta={"spec": part["spec"]})
+            run = fam.solve(sub, rng, per_part[i])
+            intro = self.part_intro(i, parts)
+            path.append(intro)
+            steps.append(Step(intro, on_path=len(path) - 1))
+            offset = len(path)
+            for s in run.steps:
+                steps.append(Step(s.text, None if s.on_path is None else s.on_path + offset))
+            path.extend(run.path)
+            outro = f"So the answer to Part {i + 1} is {PART_SYMBOLS[i]} = {run.answer}."
+            path.append(outro)
+            steps.append(Step(outro, on_path=len(path) - 1))
+            nodes += run.nodes
+            bt += run.backtracks
+        for text in self.combine_steps(problem):
+            path.append(text)
+            steps.append(Step(text, on_path=len(path) - 1))
+        return SolverRun(steps=steps, path=path, answer=problem.answer, nodes=nodes + 1, backtracks=bt)
+
+    def part_intro(self, i: int, parts: list[dict[str, Any]]) -> str:
+        """The paragraph that opens part `i` of the solution."""
+        return f"Part {i + 1}: {parts[i]['question']}"
+
+    @abstractmethod
+    def combine_steps(self, problem: Problem) -> list[str]:
+        """Paragraphs that combine the part answers into the final answer."""
+
+
+def part_entry(source: str, level: int, p: Problem) -> dict[str, Any]:
+    """The stored description of one part of a composed problem."""
+    return {"family": source, "level": level, "question": p.question, "answer": p.answer, "spec": p.meta["spec"]}

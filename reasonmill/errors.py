@@ -1,0 +1,43 @@
+"""Errors that name what is wrong: the field, the file, the registry name.
+
+Every error a user can cause derives from `ReasonmillError`, so the CLI can print it as one clean
+line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ReasonmillError(Exception):
+    """Base class of every error reasonmill raises on bad input or state."""
+
+
+class ConfigError(ReasonmillError, ValueError):
+    """A configuration value is invalid; `field` is the dotted path of the offending key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"config field '{field}': {message}")
+
+
+class RegistryError(ReasonmillError, KeyError):
+    """A name is not registered; the message lists the names that are."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind, self.name, self.known = kind, name, known
+        super().__init__(f"unknown {kind} '{name}'; known {kind}s: {', '.join(sorted(known)) or '(none)'}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ShardError(ReasonmillError):
+    """A shard is corrupt, foreign or does not match the schema; names the file, row and field."""
+
+    def __init__(self, path: str, message: str, row: int | None = None, field: str | None = None) -> None:
+        self.path, self.row, self.field = path, row, field
+        where = path
+        if row is not None:
+            where += f", row {row}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
