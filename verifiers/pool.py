@@ -1,0 +1,201 @@
+"""A process pool for checks that can hang, with a hard per-item deadline.
+
+math-verify and sympy can run for minutes on a hostile answer, and math-verify's own timeout uses
+`signal.alarm`, which only works on a process's main thread. So every check runs on the main
+thread of a worker process. The parent hands each worker a chunk of items and hears back after
+each item; if the item a worker is on outlives `timeout_s`, the parent kills that worker, records
+a `timeout` verdict for the item, starts a fresh worker and hands it the rest of the chunk. A
+worker that dies (segfault, OOM kill) gives an `error` verdict for its current item, the same way.
+The pool is safe to call from several threads (calls are serialised) and from Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from reasonmill.records import Reason, Verdict
+from reasonmill.verifiers.base import VerifyPolicy, verifier_for_kind
+
+
+@dataclass(frozen=True, slots=True)
+class CheckItem:
+    """One check: answer kind, gold answer, prediction text (bare answer or full output)."""
+
+    kind: str
+    gold: str
+    prediction: str | None
+
+
+def check_inline(item: CheckItem, policy: VerifyPolicy) -> Verdict:
+    """Run one check in this process; any failure becomes an `error` verdict."""
+    try:
+        verifier = verifier_for_kind(item.kind)
+    except KeyError as exc:
+        return Verdict(False, "pool", Reason.UNVERIFIABLE.value, f"no verifier for kind {item.kind!r}: {exc}")
+    try:
+        return verifier.check(item.gold, item.prediction, policy)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # math-verify's TimeoutException is a BaseException
+        reason = Reason.TIMEOUT if "timeout" in type(exc).__name__.lower() else Reason.ERROR
+        return Verdict(False, verifier.name, reason.value, f"{type(exc).__name__}: {exc}")
+
+
+def _verdict_tuple(v: Verdict) -> tuple:
+    return (v.passed, v.verifier, v.reason, v.detail)
+
+
+def _worker_main(conn: Connection, policy_json: str) -> None:
+    policy = VerifyPolicy.model_validate_json(policy_json)
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        for pos, (kind, gold, pred) in msg:
+            v = check_inline(CheckItem(kind, gold, pred), policy)
+            conn.send((pos, _verdict_tuple(v)))
+        conn.send(("done", None))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, policy_json: str) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, policy_json), daemon=True)
+        self.proc.start()
+        child.close()
+        self.chunk: deque[tuple[int, tuple[str, str, str | None]]] = deque()
+        self.since = 0.0
+
+    def give(self, chunk: list[tuple[int, tuple[str, str, str | None]]]) -> None:
+        self.chunk = deque(chunk)
+        self.since = time.monotonic()
+        self.conn.send(chunk)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        finally:
+            self.conn.close()
+
+
+class VerifierPool:
+    """Worker processes running checks under a hard per-item timeout; reused across calls."""
+
+    def __init__(self, workers: int = 2, timeout_s: float = 10.0, policy: VerifyPolicy | None = None, chunk_size: int = 64) -> None:
+        self.workers = max(1, workers)
+        self.timeout_s = timeout_s
+        self.policy = policy or VerifyPolicy()
+        self.chunk_size = chunk_size
+        self._ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(["reasonmill.verifiers"])
+        self._pool: list[_Worker] = []
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._pid = os.getpid()
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self.policy.model_dump_json())
+
+    def check_many(self, items: list[CheckItem]) -> list[Verdict]:
+        """Verdicts for `items`, in order. Timeouts and crashes are verdicts, never exceptions."""
+        if not items:
+            return []
+        with self._lock:
+            return self._run(items)
+
+    def _run(self, items: list[CheckItem]) -> list[Verdict]:
+        results: list[Verdict | None] = [None] * len(items)
+        payload = [(i, (it.kind, it.gold, it.prediction)) for i, it in enumerate(items)]
+        per_worker = max(1, min(self.chunk_size, -(-len(payload) // self.workers)))
+        todo = deque(payload[i : i + per_worker] for i in range(0, len(payload), per_worker))
+        while len(self._pool) < min(self.workers, len(todo)):
+            self._pool.append(self._spawn())
+        busy: dict[Connection, _Worker] = {}
+        idle = list(self._pool)
+        while todo or busy:
+            while todo and idle:
+                w = idle.pop()
+                busy[w.conn] = w
+                w.give(todo.popleft())
+            now = time.monotonic()
+            deadline = min(w.since for w in busy.values()) + self.timeout_s
+            ready = wait(list(busy), timeout=max(0.0, deadline - now))
+            for conn in ready:
+                w = busy[conn]
+                try:
+                    pos, v = conn.recv()
+                except (EOFError, OSError):
+                    self._replace(w, busy, idle, todo, results, Reason.ERROR, "worker process died")
+                    continue
+                if pos == "done":
+                    del busy[conn]
+                    idle.append(w)
+                    continue
+                results[pos] = Verdict(*v)
+                if w.chunk and w.chunk[0][0] == pos:
+                    w.chunk.popleft()
+                w.since = time.monotonic()
+            now = time.monotonic()
+            for w in [w for w in busy.values() if now - w.since > self.timeout_s]:
+                self._replace(w, busy, idle, todo, results, Reason.TIMEOUT, f"check exceeded {self.timeout_s:g}s")
+        return [r if r is not None else Verdict(False, "pool", Reason.ERROR.value, "lost result") for r in results]
+
+    def _replace(self, w: _Worker, busy: dict, idle: list, todo: deque, results: list, reason: Reason, detail: str) -> None:
+        del busy[w.conn]
+        self._pool.remove(w)
+        rest = list(w.chunk)
+        w.kill()
+        self.restarts += 1
+        if rest:
+            pos, (kind, _, _) = rest[0]
+            results[pos] = Verdict(False, kind, reason.value, detail)
+            if rest[1:]:
+                todo.appendleft(rest[1:])
+        fresh = self._spawn()
+        self._pool.append(fresh)
+        idle.append(fresh)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            for w in self._pool:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+                w.kill()
+            self._pool.clear()
+
+
+_shared: dict[tuple, VerifierPool] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pool(workers: int = 2, timeout_s: float = 10.0, policy: VerifyPolicy | None = None) -> VerifierPool:
+    """A process-wide pool per (workers, timeout, policy), so stages reuse warm workers."""
+    policy = policy or VerifyPolicy()
+    key = (os.getpid(), workers, timeout_s, policy.model_dump_json())
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = VerifierPool(workers, timeout_s, policy)
+        return _shared[key]
+
+
+@atexit.register
+def _close_shared() -> None:
+    for pool in _shared.values():
+        if pool._pid == os.getpid():
+            pool.close()
