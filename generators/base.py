@@ -15,6 +15,7 @@ the current line of search from any prefix instead of switching.
 from __future__ import annotations
 
 import random
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -87,7 +88,9 @@ class Family(ABC):
             name = ".".join(str(x) for x in e["loc"]) or "(root)"
             raise ConfigError(f"{field_prefix}.{name}", f"{self.name}: {e['msg']}") from None
         if p.level > self.max_level:
-            raise ConfigError(f"{field_prefix}.level", f"{self.name} has levels 1..{self.max_level}, got {p.level}")
+            raise ConfigError(
+                f"{field_prefix}.level", f"{self.name} has levels 1..{self.max_level}, got {p.level}"
+            )
         return p
 
     @abstractmethod
@@ -105,6 +108,24 @@ class Family(ABC):
         Families that cannot take an outside input return None (the default).
         """
         return None
+
+    def perturb(self, problem: Problem, rng: random.Random) -> str:
+        """A wrong answer close to the gold one (for contract tests and preference data).
+
+        Default: change the last integer in the gold string by a small nonzero amount, which keeps
+        numbers, sets, tuples and digit strings well-formed. Families with other shapes override.
+        """
+        gold = problem.answer
+        m = list(re.finditer(r"\d+", gold))
+        if not m:
+            return gold + "x"
+        last = m[-1]
+        digits = last.group()
+        if len(digits) > 9:  # a digit string (a grid): change one digit to another digit 1..9
+            i = last.start() + rng.randrange(len(digits))
+            d = int(gold[i]) or 1
+            return gold[:i] + str((d - 1 + rng.randint(1, 8)) % 9 + 1) + gold[i + 1 :]
+        return gold[: last.start()] + str(int(digits) + rng.randint(1, 3)) + gold[last.end() :]
 
 
 def render_steps(steps: list[Step]) -> str:
@@ -139,3 +160,48 @@ def spread(rng: random.Random, n: int, slots: int) -> list[int]:
     if n <= slots:
         return sorted(rng.sample(range(slots), n))
     return sorted(rng.randrange(slots) for _ in range(n))
+
+
+def detour(after: int, opening: str, *middle: str, reason: str) -> tuple[int, list[str]]:
+    """One wrong branch told after path step `after` (0-based), in the house wording.
+
+    The first paragraph opens a new thought ("Alternatively, <opening>"), the middle paragraphs
+    follow the branch, and the last abandons it: "Wait, <reason> Let me go back to step r.",
+    where r = after + 1 is the 1-based number of the last good step of the correct line.
+
+    >>> detour(1, "try x = 2.", reason="2 is not a root.")[1][-1]
+    'Wait, 2 is not a root. Let me go back to step 2.'
+    """
+    back = max(after, 0) + 1
+    return after, [f"Alternatively, {opening}", *middle, f"Wait, {reason} Let me go back to step {back}."]
+
+
+def finish(
+    path: list[str], detours: list[tuple[int, list[str]]], answer: str, nodes: int, **meta: Any
+) -> SolverRun:
+    """The `SolverRun` of a solve: `path` with `detours` woven in; `nodes` is the search's own
+    count of expanded nodes, to which each narrated detour adds the node it opened."""
+    return SolverRun(
+        steps=narrate(path, detours),
+        path=path,
+        answer=answer,
+        nodes=nodes + len(detours),
+        backtracks=len(detours),
+        meta=meta,
+    )
+
+
+def canon(value: Any) -> str:
+    """Canonical string of a rational number: "3", "-5/7" (a `Fraction`, int or sympy Rational)."""
+    num, den = (value.numerator, value.denominator) if hasattr(value, "denominator") else (value.p, value.q)
+    return str(num) if den == 1 else f"{num}/{den}"
+
+
+def canon_set(values: Any) -> str:
+    """Canonical set string math-verify accepts: distinct values sorted ascending, "{-1, 4}"."""
+    return "{" + ", ".join(canon(v) for v in sorted(set(values))) + "}"
+
+
+def canon_tuple(values: Any) -> str:
+    """Canonical ordered tuple string math-verify accepts: "(2, -3)"."""
+    return "(" + ", ".join(canon(v) for v in values) + ")"

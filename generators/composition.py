@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from reasonmill.generators.base import SolverRun, Step
 from reasonmill.generators.registry import FAMILIES
+
 from reasonmill.records import Problem, Record
 
 PART_SYMBOLS = "ABCDEFGH"
@@ -36,7 +37,9 @@ class Principle(ABC):
         Backtracks are spread over the parts; the combination itself is told straight.
         """
         parts = problem.meta["compose"]["parts"]
-        per_part = [backtracks // len(parts) + (1 if i < backtracks % len(parts) else 0) for i in range(len(parts))]
+        per_part = [
+            backtracks // len(parts) + (1 if i < backtracks % len(parts) else 0) for i in range(len(parts))
+        ]
         steps: list[Step] = []
         path: list[str] = []
         nodes = bt = 0
@@ -72,4 +75,10 @@ class Principle(ABC):
 
 def part_entry(source: str, level: int, p: Problem) -> dict[str, Any]:
     """The stored description of one part of a composed problem."""
-    return {"family": source, "level": level, "question": p.question, "answer": p.answer, "spec": p.meta["spec"]}
+    return {
+        "family": source,
+        "level": level,
+        "question": p.question,
+        "answer": p.answer,
+        "spec": p.meta["spec"],
+    }

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from reasonmill.generators.base import SolverRun, render_steps
 from reasonmill.generators.registry import FAMILIES, PRINCIPLES, TEACHERS
+
 from reasonmill.ids import content_id
 from reasonmill.records import Record, Trace
 from reasonmill.rng import item_rng
@@ -53,7 +54,9 @@ def render_trace(run: SolverRun) -> str:
     return f"<think>\n{render_steps(run.steps)}\n</think>\n\n{ANSWER_FORMAT.format(answer=run.answer)}"
 
 
-def trace_from_run(run: SolverRun, record_id: str, teacher: str, sample: int, parent_id: str | None = None) -> Trace:
+def trace_from_run(
+    run: SolverRun, record_id: str, teacher: str, sample: int, parent_id: str | None = None
+) -> Trace:
     """A Trace from a solve, measured and tagged for Retro-Search."""
     text = render_trace(run)
     return Trace(
@@ -75,7 +78,10 @@ class ProgrammaticTeacher:
 
     def traces(self, record: Record, samples: int, backtracks: int, seed: int) -> list[Trace]:
         """`samples` traces, each with `backtracks` distinct wrong branches at its own positions."""
-        return [trace_from_run(solve_record(record, seed, s, backtracks), record.id, self.name, s) for s in range(samples)]
+        return [
+            trace_from_run(solve_record(record, seed, s, backtracks), record.id, self.name, s)
+            for s in range(samples)
+        ]
 
 
 TEACHERS.register(ProgrammaticTeacher.name, ProgrammaticTeacher())

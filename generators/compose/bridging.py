@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
 from reasonmill.generators.composition import PART_SYMBOLS, Principle, part_entry
 from reasonmill.generators.registry import FAMILIES, PRINCIPLES
+
 from reasonmill.records import Problem, Record
 
 
@@ -36,7 +36,10 @@ class Bridging(Principle):
         if value is None or "spec" not in first.problem.meta:
             return None
         parts = [part_entry(first.source, first.level, first.problem)]
-        lines = [f"This problem has {len(parents)} parts; each uses the answer of the one before.", f"Part 1: {first.problem.question}"]
+        lines = [
+            f"This problem has {len(parents)} parts; each uses the answer of the one before.",
+            f"Part 1: {first.problem.question}",
+        ]
         for i, parent in enumerate(parents[1:], start=1):
             fam = FAMILIES.get(parent.source)
             sub = fam.bridge(rng, fam.params({"level": parent.level}), value, PART_SYMBOLS[i - 1])
@@ -51,7 +54,11 @@ class Bridging(Principle):
                     return None
         lines.append(f"What is the answer to Part {len(parents)}?")
         answer = parts[-1]["answer"]
-        return Problem(question="\n".join(lines), answer=answer, meta={"compose": {"principle": self.name, "parts": parts}})
+        return Problem(
+            question="\n".join(lines),
+            answer=answer,
+            meta={"compose": {"principle": self.name, "parts": parts}},
+        )
 
     def part_intro(self, i: int, parts: list[dict]) -> str:
         if i == 0:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 
 from pydantic import Field
-
 from reasonmill.generators.base import Family, FamilyParams, SolverRun, narrate, spread
 from reasonmill.generators.registry import FAMILIES
+
 from reasonmill.records import Problem
 
 OP_WORDS = {"+": "add {n}", "-": "subtract {n}", "*": "multiply by {n}", "/": "divide by {n}"}
@@ -119,7 +119,13 @@ class ArithmeticChain(Family):
                 )
             )
         steps = narrate(path, detours)
-        return SolverRun(steps=steps, path=path, answer=str(value), nodes=len(path) + 2 * len(detours), backtracks=len(detours))
+        return SolverRun(
+            steps=steps,
+            path=path,
+            answer=str(value),
+            nodes=len(path) + 2 * len(detours),
+            backtracks=len(detours),
+        )
 
 
 FAMILIES.register(ArithmeticChain.name, ArithmeticChain())

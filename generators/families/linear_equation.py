@@ -12,9 +12,9 @@ import random
 
 import sympy as sp
 from pydantic import Field
-
 from reasonmill.generators.base import Family, FamilyParams, SolverRun, narrate, spread
 from reasonmill.generators.registry import FAMILIES
+
 from reasonmill.records import Problem
 
 X = sp.Symbol("x")
@@ -37,6 +37,20 @@ def _fmt(expr: sp.Expr) -> str:
     return str(expr).replace("**", "^").replace("*", "·")
 
 
+def _work(side: sp.Expr) -> int:
+    """Terms that expanding and collecting one side touches: each term, each bracket's inner
+    terms, and each fractional coefficient (a common-denominator step)."""
+    work = 0
+    for term in sp.Add.make_args(side):
+        work += 1
+        for factor in sp.Mul.make_args(term):
+            if factor.is_Add:
+                work += len(factor.args)
+            elif factor.is_Rational and factor.q != 1:
+                work += 2
+    return work
+
+
 class LinearEquation(Family):
     """Solve a linear equation for x; the answer is an integer (a fraction at level 5)."""
 
@@ -44,7 +58,9 @@ class LinearEquation(Family):
     description = "solve a linear equation in x (sympy-checked)"
     Params = LinearEquationParams
 
-    def _build(self, rng: random.Random, level: int, top: int, rhs_const: int | None) -> tuple[sp.Expr, sp.Expr, sp.Rational]:
+    def _build(
+        self, rng: random.Random, level: int, top: int, rhs_const: int | None
+    ) -> tuple[sp.Expr, sp.Expr, sp.Rational]:
         while True:
             sol = sp.Rational(rng.randint(-top, top), 1 if level < 5 else rng.choice([2, 3, 4, 5]))
             a, c = _nz(rng, top), _nz(rng, top)
@@ -61,7 +77,9 @@ class LinearEquation(Family):
                 lhs = a * (X + rng.randint(-top, top)) - _nz(rng, top) * (X - rng.randint(-top, top))
                 rhs_lin = c * X
             else:
-                lhs = sp.Rational(a, rng.choice([2, 3])) * X + sp.Rational(rng.randint(-top, top), rng.choice([2, 3]))
+                lhs = sp.Rational(a, rng.choice([2, 3])) * X + sp.Rational(
+                    rng.randint(-top, top), rng.choice([2, 3])
+                )
                 rhs_lin = c * X
             slope = sp.expand(lhs - rhs_lin).coeff(X, 1)
             if slope == 0:
@@ -96,10 +114,14 @@ class LinearEquation(Family):
             path.append(f"Expanding both sides gives {_fmt(lhs_e)} = {_fmt(rhs_e)}.")
         diff = sp.expand(lhs_e - rhs_e)
         slope, const = diff.coeff(X, 1), diff.subs(X, 0)
-        path.append(f"Moving every term to the left: {_fmt(slope * X)} + ({_fmt(const)}) = 0, so {_fmt(slope * X)} = {_fmt(-const)}.")
+        path.append(
+            f"Moving every term to the left: {_fmt(slope * X)} + ({_fmt(const)}) = 0, so {_fmt(slope * X)} = {_fmt(-const)}."
+        )
         sol = sp.Rational(-const, 1) / slope
         path.append(f"Dividing by {_fmt(slope)}: x = {_fmt(-const)} / {_fmt(slope)} = {sol}.")
-        path.append(f"Check: the left side is {_fmt(lhs.subs(X, sol))} and the right side is {_fmt(rhs.subs(X, sol))}, equal, so x = {sol}.")
+        path.append(
+            f"Check: the left side is {_fmt(lhs.subs(X, sol))} and the right side is {_fmt(rhs.subs(X, sol))}, equal, so x = {sol}."
+        )
 
         # Wrong branches: guess distinct wrong values of x, substitute, see both sides differ.
         detours = []
@@ -121,7 +143,13 @@ class LinearEquation(Family):
                 )
             )
         steps = narrate(path, detours)
-        return SolverRun(steps=steps, path=path, answer=str(sol), nodes=len(path) + 2 * len(detours), backtracks=len(detours))
+        return SolverRun(
+            steps=steps,
+            path=path,
+            answer=str(sol),
+            nodes=len(path) + _work(lhs) + _work(rhs) + 2 * len(detours),
+            backtracks=len(detours),
+        )
 
 
 FAMILIES.register(LinearEquation.name, LinearEquation())
