@@ -9,10 +9,11 @@ Never imports reasonmill.generators.
 
 from __future__ import annotations
 
-from reasonmill.records import Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy, verifier_for_kind
 from reasonmill.verifiers.extract import extract_answer
 from reasonmill.verifiers.pool import CheckItem, VerifierPool, check_inline, shared_pool
+
+from reasonmill.records import Verdict
 
 
 def check(gold: str, prediction: str | None, kind: str = "math", policy: VerifyPolicy | None = None, timeout_s: float = 10.0) -> Verdict:

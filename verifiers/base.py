@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,24 +19,55 @@ from reasonmill.records import Reason, Verdict
 from reasonmill.registry import Registry
 
 
-class VerifyPolicy(BaseModel):
-    """Explicit policy for contested cases, shared by all verifiers (config, not code)."""
+class SandboxLimits(BaseModel):
+    """Limits for running candidate programs (kind "code"); see `reasonmill.verifiers.sandbox`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    # Relative tolerance for numeric answers; 0 means exact rational equality.
+    cpu_s: int = Field(default=2, ge=1, description="RLIMIT_CPU per test run, seconds")
+    wall_s: float = Field(default=4.0, gt=0, description="wall-clock limit per test run, seconds")
+    memory_mb: int = Field(default=512, ge=64, description="RLIMIT_AS (address space), MiB")
+    output_bytes: int = Field(default=65536, ge=1024, description="stdout+stderr read at most, bytes")
+    file_size_mb: int = Field(default=8, ge=0, description="RLIMIT_FSIZE: largest file it may write, MiB")
+    processes: int = Field(default=16, ge=1, description="RLIMIT_NPROC for the sandbox's own user id")
+    network: bool = Field(default=False, description="allow sockets (the audit hook and netns are skipped)")
+
+
+class VerifyPolicy(BaseModel):
+    """Explicit policy for contested cases, shared by all verifiers (config, not code).
+
+    Every convention a grader could silently decide either way is a field here, with the default
+    the research uses. `model_dump_json()` travels to the worker processes, so the policy a user
+    sets is the policy every worker applies.
+
+    >>> VerifyPolicy(percent="number").percent
+    'number'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Numbers are equal when |a-b| <= max(abs_tol, rel_tol*max(|a|,|b|)); both 0: exact rationals.
     rel_tol: float = Field(default=1e-9, ge=0)
-    # Digits math-verify rounds floats to before comparing.
+    abs_tol: float = Field(default=0.0, ge=0)
+    # Digits math-verify rounds floats to before comparing (non-plain answers only).
     float_rounding: int = Field(default=6, ge=0)
-    # "50%" equals 0.5 when True; equals 50 only when False.
-    percent_as_fraction: bool = True
-    # Strip trailing units ("12 cm" == "12") when True.
+    # "50%": "either" equals 50 and 0.5; "fraction" only 0.5; "number" only 50.
+    percent: Literal["either", "fraction", "number"] = "either"
+    # Trailing units ("12 cm", "12\\text{ cm}", "$12") are ignored when True; when False an
+    # answer whose unit differs from the gold's (including a unit against none) is a mismatch.
     strip_units: bool = True
-    # Tuples/lists compare as sets (order ignored) when True.
+    # A bare comma list ("3, 1, 2") matches a permutation of the gold when True; in order when
+    # False. Parenthesised tuples, intervals and sets keep their mathematical meaning either way.
     unordered_lists: bool = False
-    # "1,234" is one thousand two hundred thirty-four when True (never a tuple).
+    # "1,234" is one number when True; a two-element list when False.
     thousands_separators: bool = True
-    # Case-sensitive exact matching.
+    # Case-sensitive string matching (kinds exact, choice).
     case_sensitive: bool = False
+    # math-verify's own signal.alarm timeout per parse/verify call, seconds; the pool's hard
+    # per-item timeout stands behind it.
+    math_timeout_s: int = Field(default=5, ge=1)
+    # Letters a multiple-choice answer may use.
+    choice_letters: str = Field(default="ABCDEFGHIJ", min_length=2)
+    # Limits for code verification.
+    sandbox: SandboxLimits = SandboxLimits()
 
 
 class Verifier(ABC):

@@ -1,116 +1,219 @@
-"""Math equivalence: a fast exact-number path, then math-verify (sympy) for everything else.
+"""Math equivalence: a cascade of graders, cheapest first, gold always first.
 
-Plain numbers (integers, decimals, fractions, with thousands separators or a percent sign under
-the policy) are compared as exact rationals without touching sympy: most procedural and GSM8K
-answers end there. Anything else goes to math-verify with the gold parsed first; a gold answer
-math-verify cannot parse is `unverifiable`, never a mismatch.
+1. string: equal after normalisation — equal strings are equivalent, no parsing needed;
+2. bare lists ("3, 1, 2"): element by element, in order or as a permutation (policy);
+3. fast path: both sides plain numbers (`reasonmill.verifiers.numbers`) compared as exact
+   rationals under the policy's tolerance, percent, units and thousands conventions;
+4. math-verify (sympy) for everything else — fractions in LaTeX, radicals, intervals, sets,
+   tuples, matrices, expressions, equations — with the parsed gold cached per gold string, so the
+   k traces of one record parse their gold once per worker.
 
-math-verify times out with `signal.alarm`, which works only on a process's main thread, and its
-timeout exception is a BaseException: call this verifier from the worker pool
-(`reasonmill.verifiers.pool`), which runs it on worker main threads under a hard deadline.
+A gold math-verify cannot parse is `unverifiable`, never a mismatch. math-verify's own timeout is a
+`signal.alarm` that works only on a main thread and, when it fires, is swallowed into `False`
+(a timeout would read as "wrong"). So this module disables math-verify's timeout and puts its own
+deadline around each call, raising `MathTimeout` — a BaseException that math-verify's
+`except Exception` cannot swallow — which becomes a `timeout` verdict. Off the main thread no alarm
+is possible; the worker pool (`reasonmill.verifiers.pool`) runs checks on worker main threads and
+its hard per-item timeout stands behind everything.
+
+Each grader is a plain function `(gold, answer, policy) -> bool | None` (None: not applicable),
+so `reasonmill.verifiers.audit` can run them side by side.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import threading
-from fractions import Fraction
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
+
+from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
+from reasonmill.verifiers.exact import normalise
+from reasonmill.verifiers.extract import extract_answer
+from reasonmill.verifiers.numbers import numbers_equal, read_number, split_list
 
 from reasonmill.records import Reason, Verdict
-from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
-from reasonmill.verifiers.extract import extract_answer
 
-_PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:/\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_UNITS = re.compile(r"^(.*?\d)\s*(?:\\[,;!]\s*)?(?:\\(?:text|mathrm|mbox)\{[^}]*\}|[a-zA-Z°]+\.?)(?:\^?\d)?$")
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 
 
-def plain_number(text: str, policy: VerifyPolicy) -> Fraction | None:
-    """`text` as an exact rational when it is a plain number under `policy`, else None."""
-    t = text.strip().strip("$").strip()
-    t = t.replace("\\!", "").replace("{,}", ",").replace("\\,", "")
-    m = re.fullmatch(r"\\(?:d|t)?frac\{(-?\d+)\}\{(\d+)\}", t)
-    if m:
-        return Fraction(int(m.group(1)), int(m.group(2))) if int(m.group(2)) else None
-    percent = False
-    if t.endswith("\\%") or t.endswith("%"):
-        t = t[:-2] if t.endswith("\\%") else t[:-1]
-        percent = True
-    if policy.strip_units and not _PLAIN.match(t) and not _THOUSANDS.match(t):
-        m = _UNITS.match(t)
-        if m:
-            t = m.group(1).strip()
-    if policy.thousands_separators and _THOUSANDS.match(t):
-        t = t.replace(",", "")
-    t = t.rstrip(".") if t.endswith(".") and t.count(".") == 1 else t
-    if not _PLAIN.match(t):
-        return None
+class MathTimeout(BaseException):
+    """A math check ran past its deadline (BaseException so no `except Exception` swallows it)."""
+
+
+class GoldUnparseable(Exception):
+    """The gold answer could not be parsed: the item is unverifiable, not wrong."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise `MathTimeout` after `seconds` on the main thread; a no-op elsewhere (the pool's hard
+    timeout covers threads)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def _fire(signum: int, frame: Any) -> None:
+        raise MathTimeout(f"math check exceeded {seconds:g}s")
+
+    old = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        value = Fraction(t)
-    except (ValueError, ZeroDivisionError):
-        return None
-    if percent and policy.percent_as_fraction:
-        value /= 100
-    return value
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
-def numbers_equal(a: Fraction, b: Fraction, policy: VerifyPolicy) -> bool:
-    """Exact equality, or within the relative tolerance of the policy."""
-    if a == b:
-        return True
-    if policy.rel_tol == 0:
-        return False
-    return abs(a - b) <= Fraction(policy.rel_tol) * max(abs(a), abs(b))
+def _silence_math_verify() -> None:
+    # math-verify warns once that its own timeout is off; we run our own deadline instead.
+    import math_verify.grader
+    import math_verify.parser
+
+    math_verify.grader.TIMEOUT_WARNING_SHOWN = True
+    math_verify.parser.TIMEOUT_WARNING_SHOWN = True
 
 
-@lru_cache(maxsize=8192)
-def _parse_gold(gold: str) -> tuple:
+def _as_latex(text: str) -> str:
+    return text if "$" in text or "\\boxed" in text or "\\[" in text else f"${text}$"
+
+
+@lru_cache(maxsize=16384)
+def parse_gold(gold: str) -> tuple[Any, ...]:
+    """math-verify's parse of a gold answer, cached per gold string; raises `GoldUnparseable`."""
     from math_verify import parse
 
-    text = gold if "$" in gold or "\\boxed" in gold else f"${gold}$"
-    return tuple(parse(text, parsing_timeout=None if threading.current_thread() is not threading.main_thread() else 5))
+    _silence_math_verify()
+    parsed = tuple(parse(_as_latex(gold), parsing_timeout=None))
+    if not parsed:
+        raise GoldUnparseable(f"math-verify could not parse gold {gold!r}")
+    return parsed
+
+
+@lru_cache(maxsize=16384)
+def parse_answer(answer: str) -> tuple[Any, ...]:
+    """math-verify's parse of an extracted answer (empty when it finds no math)."""
+    from math_verify import parse
+
+    _silence_math_verify()
+    return tuple(parse(_as_latex(answer), parsing_timeout=None))
+
+
+def prose_to_number(answer: str) -> str:
+    """The last number of an answer that is a sentence ("Janet makes 18 dollars a day"); else
+    the answer unchanged. Keeps "x = 5" and LaTeX as they are."""
+    if len(_PROSE_WORD.findall(re.sub(r"\\text\{[^}]*\}", "", answer))) >= 2:
+        nums = _NUMBER.findall(answer)
+        if nums:
+            return nums[-1].rstrip(".,")
+    return answer
+
+
+# --- graders: (gold, answer, policy) -> True / False / None (not applicable) -------------------
+
+
+def grade_string(gold: str, answer: str, policy: VerifyPolicy) -> bool:
+    """Equal after normalisation (whitespace, \\text{}, final period; case under the policy)."""
+    return normalise(answer, policy.case_sensitive) == normalise(gold, policy.case_sensitive)
+
+
+def grade_fast(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
+    """Plain numbers compared as exact rationals; None when either side is not a plain number."""
+    g = read_number(gold, policy)
+    if g is None:
+        return None
+    p = read_number(prose_to_number(answer), policy)
+    if p is None:
+        return None
+    return numbers_equal(g, p, policy)
+
+
+def grade_math_verify(gold: str, answer: str, policy: VerifyPolicy) -> bool:
+    """math-verify `verify(parse(gold), parse(answer))`; raises `GoldUnparseable` for a bad gold."""
+    from math_verify import verify
+
+    parsed_gold = list(parse_gold(gold))
+    parsed = list(parse_answer(answer))
+    if not parsed:
+        return False
+    return bool(verify(parsed_gold, parsed, float_rounding=policy.float_rounding, timeout_seconds=None))
+
+
+def grade_sympy(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
+    """An independent second opinion: latex2sympy both sides, then `simplify(gold - answer) == 0`.
+
+    None when either side does not parse to a scalar expression (sets, intervals, relations).
+    """
+    import sympy
+    from latex2sympy2_extended import latex2sympy
+
+    try:
+        g = latex2sympy(gold.strip().strip("$"))
+        p = latex2sympy(prose_to_number(answer).strip().strip("$"))
+    except Exception:
+        return None
+    if not isinstance(g, sympy.Expr) or not isinstance(p, sympy.Expr):
+        return None
+    try:
+        return bool(sympy.simplify(g - p) == 0)
+    except Exception:
+        return None
+
+
+def equivalent(gold: str, answer: str, policy: VerifyPolicy) -> bool:
+    """The cascade for one gold/answer pair (no extraction); raises `GoldUnparseable`/`MathTimeout`."""
+    if grade_string(gold, answer, policy):
+        return True
+    glist = split_list(gold, policy)
+    if glist is not None:
+        plist = split_list(answer, policy)
+        if plist is not None:
+            return _lists_equal(glist, plist, policy)
+    fast = grade_fast(gold, answer, policy)
+    if fast is not None:
+        return fast
+    with deadline(policy.math_timeout_s):
+        return grade_math_verify(gold, prose_to_number(answer), policy)
+
+
+def _lists_equal(gold: list[str], pred: list[str], policy: VerifyPolicy) -> bool:
+    if len(gold) != len(pred):
+        return False
+    if not policy.unordered_lists:
+        return all(equivalent(g, p, policy) for g, p in zip(gold, pred, strict=True))
+    unused = list(pred)
+    for g in gold:
+        hit = next((i for i, p in enumerate(unused) if equivalent(g, p, policy)), None)
+        if hit is None:
+            return False
+        unused.pop(hit)
+    return True
 
 
 class MathEquivalence(Verifier):
-    """Numeric fast path, then math-verify with sympy; gold first."""
+    """Extract the final answer, then the cascade: string, lists, plain numbers, math-verify."""
 
     name = "math"
     kinds = ("math",)
 
     def check(self, gold: str, prediction: str | None, policy: VerifyPolicy) -> Verdict:
+        """Verdict for `prediction` (a bare answer or a whole model output) against `gold`."""
         answer = extract_answer(prediction)
         if answer is None:
             return self.verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")
-        g, p = plain_number(gold, policy), plain_number(answer, policy)
-        if g is not None and p is not None:
-            ok = numbers_equal(g, p, policy)
-            return self.verdict(ok, Reason.MISMATCH, "" if ok else f"{answer!r} != {gold!r}")
-        return self._math_verify(gold, answer, policy)
-
-    def _math_verify(self, gold: str, answer: str, policy: VerifyPolicy) -> Verdict:
-        from math_verify import parse, verify
-
-        on_main = threading.current_thread() is threading.main_thread()
-        timeout = 5 if on_main else None
         try:
-            parsed_gold = list(_parse_gold(gold))
-        except Exception as exc:  # parse errors in the gold are "could not check"
-            return self.verdict(False, Reason.UNVERIFIABLE, f"gold {gold!r} failed to parse: {exc}")
-        if not parsed_gold:
-            return self.verdict(False, Reason.UNVERIFIABLE, f"gold {gold!r} could not be parsed")
-        text = answer if "$" in answer or "\\boxed" in answer else f"${answer}$"
-        try:
-            parsed = parse(text, parsing_timeout=timeout)
-        except Exception as exc:
-            return self.verdict(False, Reason.ERROR, f"prediction failed to parse: {exc}")
-        if not parsed:
-            return self.verdict(False, Reason.NO_ANSWER, f"could not parse {answer!r} as math")
-        try:
-            ok = verify(parsed_gold, parsed, float_rounding=policy.float_rounding, timeout_seconds=timeout)
-        except Exception as exc:
-            return self.verdict(False, Reason.ERROR, f"math-verify failed: {exc}")
-        return self.verdict(bool(ok), Reason.MISMATCH, "" if ok else f"{answer!r} is not equivalent to {gold!r}")
+            ok = equivalent(gold, answer, policy)
+        except GoldUnparseable as exc:
+            return self.verdict(False, Reason.UNVERIFIABLE, str(exc))
+        except MathTimeout as exc:
+            return self.verdict(False, Reason.TIMEOUT, str(exc))
+        except Exception as exc:  # a sympy failure on a hostile answer is "could not check"
+            return self.verdict(False, Reason.ERROR, f"{type(exc).__name__}: {exc}"[:300])
+        return self.verdict(ok, Reason.MISMATCH, "" if ok else f"{answer[:80]!r} is not equivalent to {gold[:80]!r}")
 
 
 VERIFIERS.register(MathEquivalence.name, MathEquivalence())

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VerifyPolicy, verifier_for_kind
+
+from reasonmill.records import Reason, Verdict
 
 
 @dataclass(frozen=True, slots=True)
