@@ -9,19 +9,20 @@ from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
-
 from reasonmill.generators import FAMILIES, PRINCIPLES
 from reasonmill.generators.base import SolverRun, narrate
 from reasonmill.generators.retro_search import (
     LLMReviser,
     ProgrammaticReviser,
     RetroSearchConfig,
+    Rollout,
     TraceParts,
     opening_keyword,
     revise,
     segment,
 )
 from reasonmill.generators.teacher import ProgrammaticTeacher, render_trace, solve_record, trace_from_run
+
 from reasonmill.records import Record, Trace, Verdict
 from reasonmill.rng import item_rng
 
@@ -217,16 +218,23 @@ def test_partial_retro_search_and_token_budget(verifier):
     res = revise(record, trace, ProgrammaticReviser(), verifier(record), RetroSearchConfig(max_boundaries=1))
     assert res.trace is trace and res.stopped == "max_boundaries" and len(res.entries) == 1
     assert res.reason == "no_better_rollout"
-    trace2 = teacher_trace(make_record("arithmetic_chain", 4, 7), 3, verifier)
-    # a budget of 1 token still allows the first boundary, then stops (here nothing is left anyway)
-    res2 = revise(
-        make_record("arithmetic_chain", 4, 7),
-        trace2,
-        ProgrammaticReviser(),
-        verifier(make_record("arithmetic_chain", 4, 7)),
-        RetroSearchConfig(token_budget=1),
-    )
-    assert len(res2.entries) == 1
+
+
+class _CostlyWrongReviser:
+    """Spends 10 tokens per rollout and always answers wrongly: only the budget stops it early."""
+
+    name = "costly"
+
+    def rollout(self, record, trace, prefix, n, banned, config=None):
+        return [Rollout("I am sure.\n</think>\n\nThe answer is \\boxed{-999999}.", tokens=10)] * n
+
+
+def test_token_budget_stops_the_loop(verifier):
+    record = make_record("arithmetic_chain", 4, 7)
+    trace = teacher_trace(record, 3, verifier)  # 6 boundaries
+    res = revise(record, trace, _CostlyWrongReviser(), verifier(record), RetroSearchConfig(token_budget=15))
+    assert res.trace is trace and res.stopped == "token_budget" and res.rollout_tokens == 20
+    assert [e["verdicts"] for e in res.entries] == [["mismatch"], ["mismatch"]]
 
 
 def test_config_is_validated_once():
