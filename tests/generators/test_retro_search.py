@@ -3,6 +3,7 @@ LLM reviser through the loopback OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 from collections.abc import Callable
@@ -168,6 +169,27 @@ def test_programmatic_revision_is_shorter_and_verifies(make, verifier):
         and res.entries[0]["steps_to_go_after"] < res.entries[0]["steps_to_go_before"]
     )
     assert new.meta["retro"]["parent"] == trace.id
+
+
+def _families() -> list:
+    """Every registered family; the reasoning-gym adapter only when its package is installed."""
+    gym = importlib.util.find_spec("reasoning_gym") is not None
+    return [n for n in FAMILIES.names() if n != "reasoning_gym" or gym]
+
+
+EXTRA_PARAMS = {"reasoning_gym": {"task": "chain_sum"}}
+
+
+@pytest.mark.parametrize("name", _families())
+def test_every_family_revises_to_its_straight_line(name: str, verifier):
+    """Contract: any family whose solver narrates with `on_path` tags gets revised to its path."""
+    fam = FAMILIES.get(name)
+    problem = fam.generate(item_rng(name, 0, 21), fam.params({"level": 3, **EXTRA_PARAMS.get(name, {})}))
+    record = Record(Record.make_id(name, 0, 21, problem), name, 0, 21, 3, problem)
+    trace = teacher_trace(record, 2, verifier)
+    res = revise(record, trace, ProgrammaticReviser(), verifier(record))
+    assert res.revised and res.tokens_after < res.tokens_before and res.trace.verdict.passed
+    assert res.trace.text == render_trace(solve_record(record, 0, 0, 0))
 
 
 def test_zero_backtracks_left_as_is(verifier):
