@@ -41,3 +41,30 @@ class ShardError(ReasonmillError):
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {message}")
+
+
+class LLMError(ReasonmillError):
+    """Base class of the errors an LLM backend raises (core: `reasonmill.llm`)."""
+
+
+class LLMRequestError(LLMError):
+    """A request failed for good: a non-retryable status (bad key, unknown model) or retries ran out.
+
+    `status` is the HTTP status when there was one; `attempts` how many tries were made.
+    """
+
+    def __init__(self, message: str, status: int | None = None, attempts: int = 1) -> None:
+        self.status, self.attempts = status, attempts
+        super().__init__(message)
+
+
+class LLMResponseError(LLMError):
+    """A server answered with something that is not a valid completion (malformed JSON, no choices)."""
+
+
+class LLMServerError(LLMError):
+    """A managed model server (e.g. `vllm serve`) failed to start, exited, or never became healthy."""
+
+
+class LLMBackendUnavailable(LLMError):
+    """A backend's optional dependency (vllm, torch, transformers) is not importable here."""

@@ -153,6 +153,8 @@ class ShardCounts:
     rejected: int = 0
     created: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    # Stage-specific tallies that are not rows (e.g. composition redraws).
+    extra: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str) -> None:
         """Count one rejection under `reason`."""
@@ -167,6 +169,7 @@ class ShardCounts:
             "rejected": self.rejected,
             "created": self.created,
             "reasons": dict(sorted(self.reasons.items())),
+            "extra": dict(sorted(self.extra.items())),
         }
 
     def balanced(self) -> bool:

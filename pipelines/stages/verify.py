@@ -1,0 +1,56 @@
+"""Verification: check every trace's final answer against the gold, in worker processes.
+
+The gold answer is first checked against itself, so a gold the verifier cannot read is an
+`unverifiable_gold` rejection, not a record whose traces all look wrong. Each trace keeps its
+verdict; a record is kept when at least one trace passed (`no_correct_trace` otherwise, with
+every trace's reason in the detail).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from reasonmill.pipelines.stages.base import STAGES, Output, Stage
+from reasonmill.verifiers import CheckItem, shared_pool
+
+from reasonmill.records import Record, Rejection
+from reasonmill.shards import ShardCounts
+
+
+class VerifyStage(Stage):
+    """Records with traces in, records with verdicts out."""
+
+    name = "verify"
+    version = "1"
+    sections = ("seeds", "compose", "distill", "verify")
+
+    def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
+        cfg = self.config.verify
+        recs = list(records)
+        items: list[CheckItem] = []
+        for rec in recs:
+            items.append(CheckItem(rec.problem.kind, rec.problem.answer, rec.problem.answer))
+            items.extend(CheckItem(rec.problem.kind, rec.problem.answer, t.text) for t in rec.traces)
+        verdicts = iter(shared_pool(cfg.workers, cfg.timeout_s).check_many(items))
+        for rec in recs:
+            counts.read += 1
+            gold = next(verdicts)
+            for t in rec.traces:
+                t.verdict = next(verdicts)
+            if not gold.passed:
+                counts.reject("unverifiable_gold")
+                yield Rejection(rec, self.name, "unverifiable_gold", f"gold {rec.problem.answer!r} does not verify against itself: {gold.reason} {gold.detail}")
+                continue
+            passed = sum(t.verdict.passed for t in rec.traces)
+            rec.scores["teacher_pass_rate"] = passed / len(rec.traces) if rec.traces else 0.0
+            if cfg.require_passing_trace and not passed:
+                why = Counter(t.verdict.reason for t in rec.traces)
+                counts.reject("no_correct_trace")
+                yield Rejection(rec, self.name, "no_correct_trace", ", ".join(f"{k}×{v}" for k, v in sorted(why.items())) or "no traces")
+                continue
+            counts.written += 1
+            yield rec
+
+
+STAGES.register(VerifyStage.name, VerifyStage)

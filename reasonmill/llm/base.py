@@ -1,0 +1,188 @@
+"""The LLM backend protocol, its stats, the registry of backend kinds and `make_backend`.
+
+Every backend offers two batched calls, both synchronous because stages are plain Python run in
+Prefect worker threads:
+
+- `generate(conversations, sampling)` → for each conversation, `sampling.n` Completions;
+- `continue_prefix(conversations, prefixes, sampling, banned_prefix_words)` → continue an assistant
+  message from `prefix`, never opening the continuation with one of `banned_prefix_words`
+  (Retro-Search forbids "Wait", "Alternatively", … at the first step of a rollout).
+
+Async backends own a private event loop on a daemon thread (`LoopThread`) and submit to it, so
+the sync facade works from any thread, with or without a running loop of its own, and the HTTP
+client stays bound to one loop for its whole life.
+
+>>> backend = make_backend({"kind": "openai", "model": "m", "base_url": "http://127.0.0.1:8000/v1"})
+>>> backend.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import re
+import threading
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reasonmill.errors import ConfigError
+from reasonmill.llm.types import Completion, MessageLike, SamplingParams
+from reasonmill.registry import Registry
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class BackendStats:
+    """Counters a backend keeps: what it asked, how often it retried, what it spent."""
+
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
+    rate_limited: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    banned_resamples: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict, for manifests and logs."""
+        return asdict(self)
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """What every backend offers. Results are aligned with the input conversations."""
+
+    model_id: str
+    stats: BackendStats
+
+    def generate(
+        self, conversations: Sequence[Sequence[MessageLike]], sampling: SamplingParams
+    ) -> list[list[Completion]]:
+        """`sampling.n` completions per conversation; a failed request gives "error" completions."""
+        ...
+
+    def continue_prefix(
+        self,
+        conversations: Sequence[Sequence[MessageLike]],
+        prefixes: Sequence[str],
+        sampling: SamplingParams,
+        banned_prefix_words: Sequence[str] = (),
+    ) -> list[list[Completion]]:
+        """Continue the assistant reply `prefixes[i]`; the text returned is the continuation only."""
+        ...
+
+    def close(self) -> None:
+        """Release connections, processes and GPU memory; idempotent."""
+        ...
+
+
+class BackendConfig(BaseModel):
+    """Base of every backend kind's config: `kind` picks the registry entry; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackendKind:
+    """A registry entry: the config model of a kind and the factory that builds the backend."""
+
+    config: type[BackendConfig]
+    factory: Callable[[Any], LLMBackend]
+
+
+def _load_kinds() -> None:
+    # Importing the modules registers their kinds; heavy deps (vllm, torch) are imported lazily there.
+    for name in KIND_MODULES:
+        importlib.import_module(name)
+
+
+KIND_MODULES = (
+    "reasonmill.llm.openai_compat",
+    "reasonmill.llm.vllm_server",
+    "reasonmill.llm.vllm_inprocess",
+    "reasonmill.llm.transformers_backend",
+)
+
+
+BACKENDS: Registry[BackendKind] = Registry("llm backend", loader=_load_kinds)
+
+
+def make_backend(config: Mapping[str, Any] | BackendConfig) -> LLMBackend:
+    """Build a backend from a config dict such as `{"kind": "openai", "model": ..., "base_url": ...}`.
+
+    Validation happens here, once: an unknown kind lists the known ones; a bad field is a
+    `ConfigError` naming it.
+    """
+    if isinstance(config, BackendConfig):
+        return BACKENDS.get(config.kind).factory(config)
+    if "kind" not in config:
+        raise ConfigError("llm.kind", f"missing; one of {', '.join(BACKENDS.names())}")
+    entry = BACKENDS.get(str(config["kind"]))
+    try:
+        parsed = entry.config.model_validate(dict(config))
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"llm.{loc}", err["msg"]) from None
+    return entry.factory(parsed)
+
+
+class LoopThread:
+    """A private asyncio loop on a daemon thread; `run(coro)` blocks the caller until it is done.
+
+    Why: callers are sync stages in arbitrary threads; an `asyncio.run` per call would rebuild the
+    HTTP connection pool every batch, and async clients must not hop between loops.
+    """
+
+    def __init__(self, name: str = "reasonmill-llm") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Schedule `coro` on the loop; returns a concurrent Future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the loop and wait for its result (raises what it raises)."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("LoopThread.run called from its own loop; await the coroutine instead")
+        return self.submit(coro).result()
+
+    def close(self) -> None:
+        """Stop the loop and join the thread; idempotent."""
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+def banned_opening(text: str, banned_words: Sequence[str]) -> str | None:
+    """The banned word `text` opens with (ignoring leading whitespace and case), else None.
+
+    A word only matches whole: "Waiting" does not open with "Wait"; "Wait," does.
+
+    >>> banned_opening("  Wait, no.", ["Wait", "But wait"])
+    'Wait'
+    >>> banned_opening("Waiting is over", ["Wait"]) is None
+    True
+    """
+    head = text.lstrip().lower()
+    for word in banned_words:
+        w = word.strip().lower()
+        if w and head.startswith(w) and not re.match(r"\w", head[len(w) : len(w) + 1]):
+            return word
+    return None
