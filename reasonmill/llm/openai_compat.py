@@ -33,11 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import openai
+
+try:  # the SDK's own transport: httpx2 from openai 3 on, httpx before
+    import httpx2 as _httpx  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    import httpx as _httpx  # type: ignore[no-redef]
 from pydantic import Field, field_validator
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
@@ -156,10 +162,6 @@ def _split_tokens(total: int, texts: list[str]) -> list[int]:
 
 
 def _http_limits(cap: int) -> Any:
-    try:  # the SDK's transport: httpx2 in openai>=3, httpx before
-        import httpx2 as _httpx  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover
-        import httpx as _httpx
     return _httpx.Limits(max_connections=cap + 16, max_keepalive_connections=cap + 16)
 
 
@@ -199,6 +201,7 @@ class OpenAICompatBackend:
             return EndpointPool(eps)
 
         self.pool = self._loop.run(build())
+        self._timeout = _httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
         self._closed = False
 
     # -- sync facade -------------------------------------------------------------------------
@@ -344,19 +347,17 @@ class OpenAICompatBackend:
         self.stats.retries += 1
 
     async def _attempt(self, kind: str, payload: dict[str, Any], extra: dict[str, Any]) -> list[Completion]:
-        timeout = self._timeout()
+        # The SDK's generic `post` (its documented way to call any path) rather than
+        # `chat.completions.create`: same auth, errors and transport, but it skips the per-field
+        # request transform and the pydantic response model, which cost ~1.5 ms of CPU per request
+        # on this machine; we parse the JSON ourselves and keep the raw text when it is malformed.
+        path = "/chat/completions" if kind == "chat" else "/completions"
         async with self.pool.acquire() as lease:
-            client = lease.endpoint.client
             self.stats.requests += 1
             try:
-                if kind == "chat":
-                    raw = await client.chat.completions.with_raw_response.create(
-                        **payload, extra_body=extra or None, timeout=timeout
-                    )
-                else:
-                    raw = await client.completions.with_raw_response.create(
-                        **payload, extra_body=extra or None, timeout=timeout
-                    )
+                response = await lease.endpoint.client.post(
+                    path, cast_to=_httpx.Response, body={**payload, **extra}, options={"timeout": self._timeout}
+                )
             except openai.RateLimitError:
                 self.stats.rate_limited += 1
                 lease.outcome = "rate_limited"
@@ -368,43 +369,38 @@ class OpenAICompatBackend:
                 lease.outcome = "failed"
                 raise
             try:
-                parsed = raw.parse()
-                result = self._convert(kind, parsed)
-            except (ValueError, LLMResponseError, openai.APIResponseValidationError, AttributeError, TypeError) as e:
+                result = self._convert(kind, json.loads(response.content))
+            except (ValueError, LLMResponseError, KeyError, TypeError, AttributeError) as e:
                 lease.outcome = "failed"
-                text = raw.http_response.text
-                raise _Malformed(f"{type(e).__name__}: {e}", text[:2000]) from None
+                raise _Malformed(f"{type(e).__name__}: {e}", response.text[:2000]) from None
             lease.outcome = "ok"
             return result
 
-    def _timeout(self) -> Any:
-        try:
-            import httpx2 as _httpx  # type: ignore[import-not-found]
-        except ImportError:  # pragma: no cover
-            import httpx as _httpx
-        return _httpx.Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s)
-
-    def _convert(self, kind: str, parsed: Any) -> list[Completion]:
-        if isinstance(parsed, str | bytes) or not getattr(parsed, "choices", None):
-            raise LLMResponseError(f"reply has no choices: {str(parsed)[:200]}")
-        texts = []
-        for ch in parsed.choices:
-            texts.append((ch.message.content or "") if kind == "chat" else (ch.text or ""))
-        usage = parsed.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
+    def _convert(self, kind: str, data: Any) -> list[Completion]:
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not choices:
+            raise LLMResponseError(f"reply has no choices: {str(data)[:200]}")
+        choices = sorted(choices, key=lambda ch: ch.get("index", 0))
+        if kind == "chat":
+            texts = [str((ch.get("message") or {}).get("content") or "") for ch in choices]
+        else:
+            texts = [str(ch.get("text") or "") for ch in choices]
+        usage = data.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
         self.stats.prompt_tokens += prompt_tokens
         self.stats.completion_tokens += completion_tokens
         shares = _split_tokens(completion_tokens, texts)
+        model = str(data.get("model") or self.config.model)
         return [
             Completion(
                 text=t,
-                finish_reason=ch.finish_reason or "stop",
+                finish_reason=str(ch.get("finish_reason") or "stop"),
                 prompt_tokens=prompt_tokens,
                 completion_tokens=k,
-                model=parsed.model or self.config.model,
+                model=model,
             )
-            for ch, t, k in zip(parsed.choices, texts, shares, strict=True)
+            for ch, t, k in zip(choices, texts, shares, strict=True)
         ]
 
 
