@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from reasonmill.generators.base import TRANSITION_KEYWORDS
 from reasonmill.generators.teacher import ANSWER_FORMAT, solve_record
-
 from reasonmill.ids import content_id
 from reasonmill.records import Record, Trace, Verdict
 from reasonmill.text import count_tokens, split_paragraphs
@@ -449,3 +449,24 @@ def revise(
         meta=meta,
     )
     return result(new, "revised", stopped, entries, spent)
+
+
+def revise_many(
+    jobs: Sequence[tuple[Record, Trace]],
+    reviser: Reviser,
+    verify_for: Callable[[Record], Verify],
+    config: RetroSearchConfig | None = None,
+    workers: int = 1,
+) -> list[RevisionResult]:
+    """`revise` over many (record, trace) pairs, in order, on `workers` threads.
+
+    Why threads: an LLM reviser spends its time waiting on HTTP, and the backends' sync calls are
+    safe from any thread, so several traces' boundaries are in flight at once. The programmatic
+    reviser is CPU-bound: keep `workers=1` for it. `verify_for(record)` binds gold and kind.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        return [revise(rec, tr, reviser, verify_for(rec), config) for rec, tr in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retro-search") as ex:
+        return list(ex.map(lambda job: revise(job[0], job[1], reviser, verify_for(job[0]), config), jobs))

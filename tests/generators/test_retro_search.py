@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
+
 from reasonmill.generators import FAMILIES, PRINCIPLES
 from reasonmill.generators.base import SolverRun, narrate
 from reasonmill.generators.retro_search import (
@@ -20,10 +21,10 @@ from reasonmill.generators.retro_search import (
     TraceParts,
     opening_keyword,
     revise,
+    revise_many,
     segment,
 )
 from reasonmill.generators.teacher import ProgrammaticTeacher, render_trace, solve_record, trace_from_run
-
 from reasonmill.records import Record, Trace, Verdict
 from reasonmill.rng import item_rng
 
@@ -352,3 +353,14 @@ def test_llm_reviser_accepts_a_correct_shorter_rollout(loopback, verifier):
     )
     assert res.revised and res.trace.teacher == "retro:loopback" and res.trace.parent_id == trace.id
     assert res.trace.text == render_trace(solve_record(record, 0, 0, 0)) and res.rollout_tokens > 0
+
+
+def test_revise_many_threads_keep_order(loopback, verifier):
+    set_responder, backend = loopback
+    records = [make_record("linear_equation", 3, 30 + i) for i in range(4)]
+    jobs = [(r, teacher_trace(r, 1, verifier)) for r in records]
+    paths = {r.problem.question: _correct_continuation(r) for r in records}
+    set_responder(lambda req: paths[req.messages[-2]["content"]](req))
+    results = revise_many(jobs, LLMReviser(backend), verifier, workers=4)
+    assert [res.trace.parent_id for res in results] == [t.id for _, t in jobs]
+    assert all(res.revised and res.trace.verdict.passed for res in results)
