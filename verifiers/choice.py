@@ -6,10 +6,9 @@ one of them is `unverifiable`; an output that commits to no letter is `no_answer
 
 from __future__ import annotations
 
+from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.extract import extract_choice
-
-from reasonmill.records import Reason, Verdict
 
 
 class MultipleChoice(Verifier):

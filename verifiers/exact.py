@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.extract import extract_answer
-
-from reasonmill.records import Reason, Verdict
 
 
 def normalise(text: str, case_sensitive: bool = False) -> str:

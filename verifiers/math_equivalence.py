@@ -30,12 +30,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.exact import normalise
 from reasonmill.verifiers.extract import extract_answer
 from reasonmill.verifiers.numbers import numbers_equal, read_number, split_list
-
-from reasonmill.records import Reason, Verdict
 
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
@@ -88,9 +87,13 @@ def parse_gold(gold: str) -> tuple[Any, ...]:
     from math_verify import parse
 
     _silence_math_verify()
+    from sympy import Basic, MatrixBase
+
     parsed = tuple(parse(_as_latex(gold), parsing_timeout=None))
-    if not parsed:
-        raise GoldUnparseable(f"math-verify could not parse gold {gold!r}")
+    # Only raw-string fallbacks back means math-verify found no math in the gold: it could only
+    # compare strings, which the cascade already did.
+    if not any(isinstance(x, (Basic, MatrixBase)) for x in parsed):
+        raise GoldUnparseable(f"math-verify could not parse gold {gold[:80]!r}")
     return parsed
 
 

@@ -7,12 +7,11 @@ For answers that are numbers by contract (measurements, rates, procedural result
 
 from __future__ import annotations
 
+from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.extract import extract_answer
 from reasonmill.verifiers.math_equivalence import prose_to_number
 from reasonmill.verifiers.numbers import numbers_equal, read_number
-
-from reasonmill.records import Reason, Verdict
 
 
 class NumericMatch(Verifier):

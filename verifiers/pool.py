@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from reasonmill.verifiers.base import VerifyPolicy, verifier_for_kind
-
 from reasonmill.records import Reason, Verdict
+from reasonmill.verifiers.base import VerifyPolicy, verifier_for_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,7 @@ def check_inline(item: CheckItem, policy: VerifyPolicy) -> Verdict:
     """Run one check in this process; any failure becomes an `error` verdict."""
     try:
         verifier = verifier_for_kind(item.kind)
-    except KeyError as exc:
+    except KeyError as exc:  # includes RegistryError; "free_form" stays unregistered until a judge is
         return Verdict(False, "pool", Reason.UNVERIFIABLE.value, f"no verifier for kind {item.kind!r}: {exc}")
     try:
         return verifier.check(item.gold, item.prediction, policy)
@@ -54,6 +53,24 @@ def _verdict_tuple(v: Verdict) -> tuple:
     return (v.passed, v.verifier, v.reason, v.detail)
 
 
+def _run_op(op: str, kind: str, gold: str, pred: str | None, policy: VerifyPolicy) -> Any:
+    """What a worker computes for one item: a verdict tuple ("check") or an AuditRow ("audit")."""
+    if op == "audit":
+        from reasonmill.verifiers.audit import audit_item
+
+        return audit_item(kind, gold, pred, policy)
+    return _verdict_tuple(check_inline(CheckItem(kind, gold, pred), policy))
+
+
+def _failure(op: str, kind: str, gold: str, reason: Reason, detail: str) -> Any:
+    """The result recorded for an item whose worker timed out or died."""
+    if op == "audit":
+        from reasonmill.verifiers.audit import AuditRow
+
+        return AuditRow(kind, gold, None, False, reason.value, notes={"pool": detail})
+    return (False, "pool", reason.value, detail)
+
+
 def _worker_main(conn: Connection, policy_json: str) -> None:
     policy = VerifyPolicy.model_validate_json(policy_json)
     while True:
@@ -63,9 +80,8 @@ def _worker_main(conn: Connection, policy_json: str) -> None:
             return
         if msg is None:
             return
-        for pos, (kind, gold, pred) in msg:
-            v = check_inline(CheckItem(kind, gold, pred), policy)
-            conn.send((pos, _verdict_tuple(v)))
+        for pos, (op, kind, gold, pred) in msg:
+            conn.send((pos, _run_op(op, kind, gold, pred, policy)))
         conn.send(("done", None))
 
 
@@ -75,10 +91,10 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child, policy_json), daemon=True)
         self.proc.start()
         child.close()
-        self.chunk: deque[tuple[int, tuple[str, str, str | None]]] = deque()
+        self.chunk: deque[tuple[int, tuple[str, str, str, str | None]]] = deque()
         self.since = 0.0
 
-    def give(self, chunk: list[tuple[int, tuple[str, str, str | None]]]) -> None:
+    def give(self, chunk: list[tuple[int, tuple[str, str, str, str | None]]]) -> None:
         self.chunk = deque(chunk)
         self.since = time.monotonic()
         self.conn.send(chunk)
@@ -101,7 +117,7 @@ class VerifierPool:
         self.chunk_size = chunk_size
         self._ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["reasonmill.verifiers"])
+            self._ctx.set_forkserver_preload(["reasonmill.verifiers", "reasonmill.verifiers.math_equivalence", "math_verify"])
         self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self.restarts = 0
@@ -115,11 +131,20 @@ class VerifierPool:
         if not items:
             return []
         with self._lock:
-            return self._run(items)
+            return [Verdict(*r) for r in self._run(items, "check")]
 
-    def _run(self, items: list[CheckItem]) -> list[Verdict]:
-        results: list[Verdict | None] = [None] * len(items)
-        payload = [(i, (it.kind, it.gold, it.prediction)) for i, it in enumerate(items)]
+    def audit_many(self, items: list[CheckItem]) -> list[Any]:
+        """`AuditRow`s for `items` (every grader side by side), in order."""
+        if not items:
+            return []
+        with self._lock:
+            return self._run(items, "audit")
+
+    def _run(self, items: list[CheckItem], op: str) -> list[Any]:
+        results: list[Any] = [None] * len(items)
+        # Items with the same gold go to the same chunk, so a worker parses each gold once.
+        order = sorted(range(len(items)), key=lambda i: (items[i].kind, items[i].gold))
+        payload = [(i, (op, items[i].kind, items[i].gold, items[i].prediction)) for i in order]
         per_worker = max(1, min(self.chunk_size, -(-len(payload) // self.workers)))
         todo = deque(payload[i : i + per_worker] for i in range(0, len(payload), per_worker))
         while len(self._pool) < min(self.workers, len(todo)):
@@ -145,14 +170,17 @@ class VerifierPool:
                     del busy[conn]
                     idle.append(w)
                     continue
-                results[pos] = Verdict(*v)
+                results[pos] = v
                 if w.chunk and w.chunk[0][0] == pos:
                     w.chunk.popleft()
                 w.since = time.monotonic()
             now = time.monotonic()
             for w in [w for w in busy.values() if now - w.since > self.timeout_s]:
                 self._replace(w, busy, idle, todo, results, Reason.TIMEOUT, f"check exceeded {self.timeout_s:g}s")
-        return [r if r is not None else Verdict(False, "pool", Reason.ERROR.value, "lost result") for r in results]
+        return [
+            r if r is not None else _failure(op, items[i].kind, items[i].gold, Reason.ERROR, "lost result")
+            for i, r in enumerate(results)
+        ]
 
     def _replace(self, w: _Worker, busy: dict, idle: list, todo: deque, results: list, reason: Reason, detail: str) -> None:
         del busy[w.conn]
@@ -161,8 +189,8 @@ class VerifierPool:
         w.kill()
         self.restarts += 1
         if rest:
-            pos, (kind, _, _) = rest[0]
-            results[pos] = Verdict(False, kind, reason.value, detail)
+            pos, (op, kind, gold, _) = rest[0]
+            results[pos] = _failure(op, kind, gold, reason, detail)
             if rest[1:]:
                 todo.appendleft(rest[1:])
         fresh = self._spawn()
