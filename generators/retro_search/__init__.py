@@ -1,0 +1,48 @@
+"""Retro-Search: revise a verified trace so it reaches its answer without needless switches.
+
+A trace is split into *thoughts* at paragraphs that open with a transition keyword ("Wait",
+"Alternatively", ...) and each thought into *steps* at blank lines. At the end of each thought the
+reviser rolls out from the prefix, forbidden to open with a transition keyword (so it continues
+the current line of search instead of switching) and then free to an answer. A rollout replaces
+the rest of the trace when its answer verifies and it needs fewer steps; with several rollouts the
+one with the highest value γ^(steps to go) wins. The loop then moves to the next boundary of the
+updated trace and stops when no switch is left, the boundary cap is reached (partial
+Retro-Search) or the rollout token budget is spent.
+
+Revisers: `ProgrammaticReviser` continues the programmatic teacher's solve from any prefix (using
+the per-paragraph `on_path` tags the teacher stores), so the offline build revises its own
+backtracking traces; `LLMReviser` uses any LLM backend's prefix continuation (self mode with the
+teacher's model, weak-to-strong with a smaller one). Verification is passed in as a callable, so
+this package never imports `reasonmill.verifiers`.
+
+Modules: `segment` (thoughts and steps), `revisers` (knobs, rollouts, revisers), `loop` (`revise`).
+
+>>> [t.keyword for t in segment("<think>\\nA.\\n\\nWait, no.\\n\\nB.\\n</think>\\n\\nThe answer is 1.")]
+[None, 'Wait']
+"""
+
+from reasonmill.generators.retro_search.loop import RevisionResult, Verify, revise, revise_many
+from reasonmill.generators.retro_search.revisers import (
+    LLMReviser,
+    ProgrammaticReviser,
+    RetroSearchConfig,
+    Reviser,
+    Rollout,
+)
+from reasonmill.generators.retro_search.segment import Thought, TraceParts, opening_keyword, segment
+
+__all__ = [
+    "LLMReviser",
+    "ProgrammaticReviser",
+    "RetroSearchConfig",
+    "RevisionResult",
+    "Reviser",
+    "Rollout",
+    "Thought",
+    "TraceParts",
+    "Verify",
+    "opening_keyword",
+    "revise",
+    "revise_many",
+    "segment",
+]
