@@ -95,6 +95,7 @@ def inspect(
 ) -> None:
     """Show a build's manifest, counts per stage and rejection reason, and sample corpus rows."""
     import pyarrow.parquet as pq
+
     from reasonmill.pipelines.runner import verify_manifest
 
     mpath = out / "manifest.json"

@@ -13,14 +13,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import reasonmill.pipelines.prefect_env  # noqa: F401  (must precede the Prefect import)
 from prefect import flow, task
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
-from reasonmill.pipelines import runner
-from reasonmill.pipelines.stages import STAGE_ORDER
 
 from reasonmill.config import BuildConfig, validate_config
+from reasonmill.pipelines import runner
+from reasonmill.pipelines.stages import STAGE_ORDER
 
 # Progress callback for the CLI; tasks run in this process's threads, so a plain hook works.
 PROGRESS_HOOK: list[Any] = []

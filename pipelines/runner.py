@@ -16,12 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reasonmill import __version__
+from reasonmill.config import BuildConfig
 from reasonmill.pipelines.export import export_corpus
 from reasonmill.pipelines.stages import STAGE_ORDER
 from reasonmill.pipelines.stages.base import STAGES, SourceStage, Stage
-
-from reasonmill import __version__
-from reasonmill.config import BuildConfig
 from reasonmill.schema import SCHEMA_VERSION
 from reasonmill.shards import (
     ShardCounts,
@@ -56,14 +55,9 @@ def stage_keys(config: BuildConfig) -> dict[str, str]:
     """Resume key of each stage: its own part chained after every upstream stage's part."""
     keys, chain = {}, ""
     for name in STAGE_ORDER:
-        chain = f"{chain}|{make_stage_key_part(name, config)}"
+        chain = f"{chain}|{STAGES.get(name).key_part(config)}"
         keys[name] = chain
     return keys
-
-
-def make_stage_key_part(name: str, config: BuildConfig) -> str:
-    cls = STAGES.get(name)
-    return f"{cls.name}@{cls.version}:{config.section_hash(*cls.sections)}"
 
 
 def _clean_temp(folder: Path) -> None:

@@ -35,14 +35,16 @@ class Stage(ABC):
 
     def prepare(self, out: Path, input_shards: list[Path]) -> None:
         """Compute state that spans shards (e.g. dedup tables) before shards run. Default: none."""
+        return None
 
     @abstractmethod
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
         """Yield an output or a rejection for every record read; count reads, writes, drops."""
 
-    def key_part(self) -> str:
-        """This stage's part of the resume key."""
-        return f"{self.name}@{self.version}:{self.config.section_hash(*self.sections)}"
+    @classmethod
+    def key_part(cls, config: BuildConfig) -> str:
+        """This stage's part of the resume key: its version and the hash of its config sections."""
+        return f"{cls.name}@{cls.version}:{config.section_hash(*cls.sections)}"
 
 
 class SourceStage(Stage):

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from reasonmill.generators import PRINCIPLES
-from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
+from reasonmill.generators import PRINCIPLES
+from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.rng import item_rng
 from reasonmill.shards import ShardCounts

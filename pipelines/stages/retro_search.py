@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-
 from reasonmill.records import Record
 from reasonmill.shards import ShardCounts
 

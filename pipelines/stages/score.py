@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from reasonmill.pipelines.decontam import contaminated, load_fingerprints
-from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 
 from reasonmill.ids import text_fingerprint
+from reasonmill.pipelines.decontam import contaminated, load_fingerprints
+from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts, atomic_write_json
 
@@ -56,7 +56,7 @@ class ScoreStage(Stage):
         self._first = first_occurrences(input_shards)
         path = self._state_path()
         if path is not None:
-            atomic_write_json(path, {"key": self.key_part(), "shards": [p.name for p in input_shards], "first": self._first})
+            atomic_write_json(path, {"key": self.key_part(self.config), "shards": [p.name for p in input_shards], "first": self._first})
 
     def _dedup_table(self) -> dict[str, str] | None:
         if not self.config.score.dedup:

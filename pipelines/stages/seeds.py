@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reasonmill.generators import FAMILIES
-from reasonmill.pipelines.stages.base import STAGES, Output, SourceStage
-
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
+from reasonmill.generators import FAMILIES
+from reasonmill.pipelines.stages.base import STAGES, Output, SourceStage
 from reasonmill.records import Problem, Record, Rejection
 from reasonmill.rng import item_rng
 from reasonmill.shards import ShardCounts

@@ -12,10 +12,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-from reasonmill.verifiers import CheckItem, shared_pool
-
 from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts
+from reasonmill.verifiers import CheckItem, shared_pool
 
 
 class VerifyStage(Stage):
