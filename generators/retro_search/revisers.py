@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,9 @@ from reasonmill.generators.retro_search.segment import _CLOSE, TraceParts
 from reasonmill.generators.teacher import ANSWER_FORMAT, solve_record
 from reasonmill.records import Record, Trace
 from reasonmill.text import count_tokens
+
+if TYPE_CHECKING:
+    from reasonmill.llm.base import LLMBackend
 
 
 class RetroSearchConfig(BaseModel):
@@ -84,15 +87,16 @@ class ProgrammaticReviser:
     name = "programmatic"
 
     def __init__(self) -> None:
-        self._paths: dict[str, tuple[list[str], str]] = {}
+        # One entry: a record's boundaries and samples are revised one after another.
+        self._last: tuple[str, list[str], str] | None = None
 
     def _path(self, record: Record, trace: Trace) -> tuple[list[str], str]:
         # The straight line is a function of the spec alone (randomness only places detours), so a
         # re-solve without backtracks recovers it; `rollout` checks it against the trace's tags.
-        if record.id not in self._paths:
+        if self._last is None or self._last[0] != record.id:
             run = solve_record(record, record.seed, int(trace.meta.get("sample", 0)), 0)
-            self._paths[record.id] = (run.path, run.answer)
-        return self._paths[record.id]
+            self._last = (record.id, run.path, run.answer)
+        return self._last[1], self._last[2]
 
     def rollout(
         self,
@@ -131,12 +135,13 @@ class LLMReviser:
     """Rolls out with an LLM backend's prefix continuation (`continue_prefix`), the backend
     forbidding the banned words at the first step. Self mode: the teacher's backend; weak-to-strong:
     a smaller model's. `render` builds the conversation the trace answers (default: the question
-    as one user message) and should match how the teacher was prompted.
+    as one user message) and should match how the teacher was prompted. The prefix goes out as the
+    start of the assistant reply exactly as the trace text has it ("<think>\\n" included).
     """
 
     def __init__(
         self,
-        backend: Any,
+        backend: LLMBackend,
         name: str | None = None,
         render: Callable[[Record], list[dict[str, str]]] | None = None,
     ):
