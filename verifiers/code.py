@@ -8,6 +8,9 @@ The gold of kind "code" is a JSON test spec, one of:
     {"asserts": ["assert add(1, 2) == 3", ...]}            statements run after the program in
                                                            its namespace, in one run
 
+Either may carry "reference": a program that passes the tests. Checking a gold against itself
+(the pipeline's readability check) validates the spec and runs the reference when there is one.
+
 The program is the last fenced code block of the prediction (```python, ```py or ```), or the
 `<answer>` content, or the whole visible output if it compiles. Every outcome is a verdict whose
 detail starts with a stable token:
@@ -51,8 +54,8 @@ class BadSpec(ValueError):
 def parse_spec(gold: str) -> dict:
     """The test spec in `gold`, validated; raises `BadSpec` naming what is wrong.
 
-    >>> parse_spec('{"asserts": ["assert f(1) == 1"]}')
-    {'asserts': ['assert f(1) == 1']}
+    >>> parse_spec('{"asserts": ["assert f(1) == 1"]}')["asserts"]
+    ['assert f(1) == 1']
     """
     try:
         spec = json.loads(gold)
@@ -67,12 +70,12 @@ def parse_spec(gold: str) -> dict:
         for i, t in enumerate(tests):
             if not (isinstance(t, dict) and isinstance(t.get("input", ""), str) and isinstance(t.get("output"), str)):
                 raise BadSpec(f"tests[{i}] needs a string 'output' (and optional string 'input')")
-        return {"tests": tests}
+        return {"tests": tests, "reference": spec.get("reference", "")}
     if "asserts" in spec:
         asserts = spec["asserts"]
         if not isinstance(asserts, list) or not asserts or not all(isinstance(a, str) for a in asserts):
             raise BadSpec("'asserts' must be a non-empty list of strings")
-        return {"asserts": asserts}
+        return {"asserts": asserts, "reference": spec.get("reference", "")}
     raise BadSpec("gold needs 'tests' or 'asserts'")
 
 
@@ -116,6 +119,8 @@ class CodeTests(Verifier):
             spec = parse_spec(gold)
         except BadSpec as exc:
             return self.verdict(False, Reason.UNVERIFIABLE, str(exc))
+        if prediction is not None and prediction.strip() == gold.strip():
+            return self._self_check(spec, policy)
         program = extract_program(prediction)
         if program is None:
             return self.verdict(False, Reason.NO_ANSWER, "no program found in the prediction")
@@ -136,6 +141,16 @@ class CodeTests(Verifier):
                     False, Reason.MISMATCH, f"failed_test: test {i}: expected {t['output'][:60]!r}, got {r.stdout[:60]!r}"
                 )
         return self.verdict(True, detail=f"passed: {len(tests)} tests")
+
+    def _self_check(self, spec: dict, policy: VerifyPolicy) -> Verdict:
+        # The pipeline checks each gold against itself to prove it is readable. For code that
+        # means: the spec is valid, and its optional "reference" program passes its own tests.
+        if not spec.get("reference"):
+            return self.verdict(True, detail="valid test spec (no reference program to run)")
+        v = self.check(json.dumps({k: v for k, v in spec.items() if k != "reference"}), spec["reference"], policy)
+        if v.passed:
+            return v
+        return self.verdict(False, Reason.UNVERIFIABLE, f"reference program fails its own tests: {v.detail}")
 
     def _ended(self, r: RunResult, n: int, where: str) -> Verdict:
         if r.status == "ok":

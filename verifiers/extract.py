@@ -84,6 +84,16 @@ def _clean(ans: str) -> str:
     return ans.strip("$").strip()
 
 
+def _first_statement(ans: str) -> str:
+    """The answer part of a marker line: "$\\frac{3}{4}$. I hope it is correct." -> "$\\frac{3}{4}$"."""
+    ans = ans.strip()
+    if ans.startswith("$") and not ans.startswith("$$"):
+        end = ans.find("$", 1)
+        if end > 0:
+            return ans[: end + 1]
+    return re.split(r"(?<=[^\d\s])\.\s+(?=[A-Z])|(?<=\d)\.\s+(?=[A-Z])", ans, maxsplit=1)[0]
+
+
 def extract(text: str | None, line_markers: bool = True) -> Extraction | None:
     """The final answer stated in `text` and how it was found, or None.
 
@@ -104,13 +114,15 @@ def extract(text: str | None, line_markers: bool = True) -> Extraction | None:
     boxed = last_boxed(visible)
     if boxed is not None:
         return Extraction(boxed, "boxed") if boxed.strip() else None
+    if "\\boxed" in visible or "\\fbox" in visible:
+        return None  # cut off inside its final box: it never finished answering
     tags = _ANSWER_TAG.findall(visible)
     if tags:
         ans = _clean(tags[-1])
         return Extraction(ans, "answer_tag") if ans else None
     markers = [m for m in _MARKER.finditer(visible) if line_markers or not re.match(r"\s*A\s*:", m.group(0))]
     for m in reversed(markers):
-        ans = _clean(m.group("ans"))
+        ans = _clean(_first_statement(m.group("ans")))
         if ans:
             return Extraction(ans, "marker")
     lines = [ln for ln in visible.strip().splitlines() if ln.strip()]
@@ -169,7 +181,7 @@ def extract_choice(text: str | None, letters: str = "ABCDEFGHIJ") -> str | None:
     cls = f"[{re.escape(letters)}]"
     hits = list(
         re.finditer(
-            rf"(?:answer|option|choice)\s*(?:is|:)?\s*(?:option\s*)?[:(]?\s*\(?({cls})\)?(?![A-Za-z])", visible, re.I
+            rf"(?:answer|option|choice|choose|pick|select)\s*(?:is|:)?\s*(?:option\s*)?[:(]?\s*\(?({cls})\)?(?![A-Za-z])", visible, re.I
         )
     )
     if hits:

@@ -170,12 +170,17 @@ def grade_sympy(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
 def equivalent(gold: str, answer: str, policy: VerifyPolicy) -> bool:
     """The cascade for one gold/answer pair (no extraction); raises `GoldUnparseable`/`MathTimeout`."""
     if grade_string(gold, answer, policy):
+        if read_number(gold, policy) is None:  # equal strings prove nothing about an unreadable gold
+            with deadline(policy.math_timeout_s):
+                parse_gold(gold)
         return True
-    glist = split_list(gold, policy)
-    if glist is not None:
-        plist = split_list(answer, policy)
-        if plist is not None:
-            return _lists_equal(glist, plist, policy)
+    glist, plist = split_list(gold, policy), split_list(answer, policy)
+    if glist is not None and plist is not None:
+        return _lists_equal(glist, plist, policy)
+    if glist is None and plist is not None and read_number(gold, policy) is not None:
+        return False  # a number against a list ("1,234" without thousands separators)
+    if plist is None and glist is not None and read_number(answer, policy) is not None:
+        return False
     fast = grade_fast(gold, answer, policy)
     if fast is not None:
         return fast
