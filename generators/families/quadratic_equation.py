@@ -53,18 +53,25 @@ def poly_text(coeffs: list[int]) -> str:
 
 
 def evaluate(coeffs: list[int], x: Fraction) -> Fraction:
-    """Horner evaluation of the polynomial at `x`, exactly."""
-    acc = Fraction(0)
+    """The polynomial's exact value at `x`: Horner's rule on integers, q^n·P(p/q), then one division."""
+    p, q = x.numerator, x.denominator
+    acc, scale = 0, 1
     for cf in coeffs:
-        acc = acc * x + cf
-    return acc
+        acc = acc * p + cf * scale
+        scale *= q
+    return Fraction(acc, scale // q)
+
+
+def divisors(n: int) -> list[int]:
+    """Positive divisors of n > 0, by trial division up to √n."""
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def rational_candidates(coeffs: list[int]) -> list[Fraction]:
     """±p/q with p | constant and q | leading coefficient, by size then sign (the theorem's list)."""
     lead, const = abs(coeffs[0]), abs(coeffs[-1])
-    ps = [d for d in range(1, const + 1) if const % d == 0]
-    qs = [d for d in range(1, lead + 1) if lead % d == 0]
+    ps, qs = divisors(const), divisors(lead)
     cands = {Fraction(p, q) for p in ps for q in qs}
     return [c for v in sorted(cands) for c in (v, -v)]
 
