@@ -260,6 +260,33 @@ def test_token_budget_stops_the_loop(verifier):
     assert [e["verdicts"] for e in res.entries] == [["mismatch"], ["mismatch"]]
 
 
+class _TwoRolloutsReviser:
+    """Two correct rollouts per boundary: the straight line padded with filler, and the bare line."""
+
+    name = "two"
+
+    def rollout(self, record, trace, prefix, n, banned, config=None):
+        path = solve_record(record, 0, 0, 0).path
+        done = TraceParts.parse(prefix).paragraphs
+        rest = path[max(path.index(p) for p in done if p in path) + 1 :]
+        end = f"</think>\n\nThe answer is \\boxed{{{record.problem.answer}}}."
+        padded = "".join(f"{p}\n\nThat step is done.\n\n" for p in rest) + end
+        return [Rollout(padded, tokens=5), Rollout("".join(p + "\n\n" for p in rest) + end, tokens=3)]
+
+
+def test_highest_value_rollout_wins(verifier):
+    record = make_record("arithmetic_chain", 4, 12)
+    trace = teacher_trace(record, 3, verifier)
+    res = revise(
+        record, trace, _TwoRolloutsReviser(), verifier(record), RetroSearchConfig(rollouts_per_boundary=2)
+    )
+    first = res.entries[0]
+    assert first["accepted"] and first["verdicts"] == ["passed", "passed"]
+    assert "That step is done" not in res.trace.text and res.trace.text == render_trace(
+        solve_record(record, 0, 0, 0)
+    )
+
+
 def test_config_is_validated_once():
     with pytest.raises(ValidationError, match="rollout_per_boundary"):
         RetroSearchConfig(rollout_per_boundary=2)
