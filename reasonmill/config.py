@@ -75,10 +75,17 @@ class RetroSearchConfig(Strict):
     """Retro-Search revision of verified traces (the stage that shortens them)."""
 
     enabled: bool = True
+    # "programmatic" (continues the programmatic teacher's own line of search), or the name of an
+    # LLM backend under `llm.backends` (self mode: the teacher's; weak-to-strong: a smaller one).
     reviser: str = "programmatic"
-    max_boundaries: int = Field(default=16, ge=0)
+    # Boundaries tried per trace; None = every switch (full Retro-Search), k = partial.
+    max_boundaries: int | None = Field(default=None, ge=1)
     rollouts_per_boundary: int = Field(default=1, ge=1)
     gamma: float = Field(default=0.9, gt=0, le=1)
+    # Rollout tokens one trace may spend; None = unbounded.
+    token_budget: int | None = Field(default=None, ge=1)
+    temperature: float = Field(default=0.6, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
 
 
 class VerifyConfig(Strict):

@@ -19,6 +19,14 @@ SMALL = {
 
 
 @pytest.fixture
+def small_dict() -> dict:
+    """The small config as a plain dict (for YAML files and variations)."""
+    import copy
+
+    return copy.deepcopy(SMALL)
+
+
+@pytest.fixture
 def small_config() -> BuildConfig:
     """A build of 120 seeds + 12 composed items over 3 shards."""
     return validate_config(SMALL)

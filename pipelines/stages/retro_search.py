@@ -1,29 +1,96 @@
 """Retro-Search: revise verified traces into shorter ones that still reach the verified answer.
 
-Until the revision algorithm is configured, this slot passes records through and records on each
-one that it was not revised and why, so the stage exists in every build and its counts balance.
+For each verified trace, `reasonmill.generators.retro_search.revise` rolls out from every thought
+boundary with the reviser, verifies each rollout with the build's verifier pool and keeps a
+rollout that reaches the answer in fewer steps. Revised traces are added beside their originals
+(`parent_id` points back), so SFT export can pick the shorter one and analysis can compare them.
+Each record keeps tokens and steps before and after and one entry per boundary tried in
+`meta["retro_search"]`. With `retro_search.enabled: false` records pass through marked
+"not revised".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from reasonmill.config import BuildConfig
+from reasonmill.errors import ConfigError
+from reasonmill.generators.retro_search import ProgrammaticReviser, RetroSearchConfig, Reviser, revise
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-from reasonmill.records import Record
+from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts
+from reasonmill.verifiers import CheckItem, shared_pool
+
+
+def make_reviser(config: BuildConfig) -> Reviser:
+    """The reviser named by `retro_search.reviser`."""
+    name = config.retro_search.reviser
+    if name == "programmatic":
+        return ProgrammaticReviser()
+    raise ConfigError("retro_search.reviser", f"unknown reviser '{name}'; known: programmatic")
 
 
 class RetroSearchStage(Stage):
-    """Verified records in, records with revised traces (or a not-revised note) out."""
+    """Verified records in, records with revised traces beside the originals out."""
 
     name = "retro_search"
-    version = "0"
+    version = "1"
     sections = ("seeds", "compose", "distill", "verify", "retro_search")
 
+    def __init__(self, config: BuildConfig) -> None:
+        super().__init__(config)
+        rs = config.retro_search
+        self.reviser = make_reviser(config) if rs.enabled else None
+        self.knobs = RetroSearchConfig(
+            max_boundaries=rs.max_boundaries,
+            rollouts_per_boundary=rs.rollouts_per_boundary,
+            gamma=rs.gamma,
+            token_budget=rs.token_budget,
+            temperature=rs.temperature,
+            top_p=rs.top_p,
+            seed=config.seed,
+        )
+
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
+        pool = shared_pool(self.config.verify.workers, self.config.verify.timeout_s)
         for rec in records:
             counts.read += 1
-            rec.meta["retro_search"] = {"revised": False, "reason": "revision not available in this build"}
+            if self.reviser is None:
+                rec.meta["retro_search"] = {"revised": 0, "reason": "retro_search.enabled is false"}
+                counts.written += 1
+                yield rec
+                continue
+
+            def verify(texts: list[str], rec: Record = rec) -> list:
+                return pool.check_many([CheckItem(rec.problem.kind, rec.problem.answer, t) for t in texts])
+
+            try:
+                results = [revise(rec, t, self.reviser, verify, self.knobs) for t in rec.traces]
+            except Exception as exc:  # a reviser bug drops nothing silently
+                counts.reject("revision_error")
+                yield Rejection(rec, self.name, "revision_error", f"{type(exc).__name__}: {exc}")
+                continue
+            revised = [r for r in results if r.revised]
+            rec.traces = rec.traces + [r.trace for r in revised]
+            rec.meta["retro_search"] = {
+                "reviser": self.reviser.name,
+                "revised": len(revised),
+                "traces": [
+                    {
+                        "trace_id": r.trace.parent_id if r.revised else r.trace.id,
+                        "reason": r.reason,
+                        "tokens_before": r.tokens_before,
+                        "tokens_after": r.tokens_after,
+                        "steps_before": r.steps_before,
+                        "steps_after": r.steps_after,
+                        "boundaries": r.entries,
+                    }
+                    for r in results
+                ],
+            }
+            if revised:
+                before = min(r.tokens_before for r in revised)
+                rec.scores["retro_token_reduction"] = 1 - min(r.tokens_after for r in revised) / before if before else 0.0
             counts.written += 1
             yield rec
 

@@ -18,7 +18,6 @@ from reasonmill.config import validate_config
 from reasonmill.pipelines.runner import build, verify_manifest
 from reasonmill.pipelines.stages import STAGE_ORDER
 from reasonmill.verifiers import CheckItem, check_many
-from tests.conftest import SMALL
 
 
 def _corpus(out: Path) -> list[dict]:
@@ -62,11 +61,11 @@ def test_build_accounts_for_every_row_and_loads_with_datasets(tmp_path, small_co
     assert composed and all(len(r["parents"]) == 2 for r in composed)
 
 
-def test_same_config_same_ids_and_rows(tmp_path, small_config):
+def test_same_config_same_ids_and_rows(tmp_path, small_config, small_dict):
     build(small_config, tmp_path / "a")
     build(small_config, tmp_path / "b")
     assert _corpus(tmp_path / "a") == _corpus(tmp_path / "b")
-    other = validate_config({**SMALL, "seed": 1})
+    other = validate_config({**small_dict, "seed": 1})
     build(other, tmp_path / "c")
     assert {r["id"] for r in _corpus(tmp_path / "c")}.isdisjoint({r["id"] for r in _corpus(tmp_path / "a")})
 
@@ -79,10 +78,10 @@ def test_rerun_of_finished_build_does_no_work(tmp_path, small_config):
     assert seen and all(seen)
 
 
-def test_config_change_reruns_only_downstream_stages(tmp_path, small_config):
+def test_config_change_reruns_only_downstream_stages(tmp_path, small_config, small_dict):
     out = tmp_path / "out"
     build(small_config, out)
-    changed = validate_config({**SMALL, "verify": {"timeout_s": 5.0}})
+    changed = validate_config({**small_dict, "verify": {"timeout_s": 5.0}})
     skipped = {}
     build(changed, out, progress=lambda stage, shard, info: skipped.setdefault(stage, []).append(info["skipped"]))
     assert all(skipped["seeds"]) and all(skipped["distill"])
@@ -108,8 +107,8 @@ def _killed_then_resumed(tmp_path: Path, cfg_file: Path, kill_after_markers: int
     return out
 
 
-def test_sigkill_at_any_point_then_rerun_gives_the_same_corpus(tmp_path):
-    data = {**SMALL, "shard_rows": 20}
+def test_sigkill_at_any_point_then_rerun_gives_the_same_corpus(tmp_path, small_dict):
+    data = {**small_dict, "shard_rows": 20}
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text(yaml.safe_dump(data))
     ref = tmp_path / "ref"

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from reasonmill.pipelines.cli import app
 from reasonmill.pipelines.runner import build
-from tests.conftest import SMALL
 
 runner = CliRunner()
 
@@ -41,9 +40,9 @@ def test_prefect_flow_builds_the_same_corpus_as_plain_runner(tmp_path, small_con
     assert again["corpus"] == manifest["corpus"]
 
 
-def test_cli_build_inspect_list(tmp_path):
+def test_cli_build_inspect_list(tmp_path, small_dict):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump(SMALL))
+    cfg.write_text(yaml.safe_dump(small_dict))
     out = tmp_path / "out"
     res = runner.invoke(app, ["build", str(cfg), "--out", str(out), "--engine", "plain"])
     assert res.exit_code == 0, res.output
@@ -57,17 +56,17 @@ def test_cli_build_inspect_list(tmp_path):
         assert name in res.output
 
 
-def test_cli_bad_config_names_the_field(tmp_path):
+def test_cli_bad_config_names_the_field(tmp_path, small_dict):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text(yaml.safe_dump({**SMALL, "distill": {"samples": -2}}))
+    cfg.write_text(yaml.safe_dump({**small_dict, "distill": {"samples": -2}}))
     res = runner.invoke(app, ["build", str(cfg), "--out", str(tmp_path / "o"), "--engine", "plain"])
     assert res.exit_code == 2
     assert "distill.samples" in res.output
 
 
-def test_cli_unknown_generator_lists_known_ones(tmp_path):
+def test_cli_unknown_generator_lists_known_ones(tmp_path, small_dict):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text(yaml.safe_dump({**SMALL, "seeds": [{"generator": "nope", "count": 3}]}))
+    cfg.write_text(yaml.safe_dump({**small_dict, "seeds": [{"generator": "nope", "count": 3}]}))
     res = runner.invoke(app, ["build", str(cfg), "--out", str(tmp_path / "o"), "--engine", "plain"])
     assert res.exit_code == 2
     assert "seeds[0].generator" in res.output and "arithmetic_chain" in res.output
