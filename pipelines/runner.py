@@ -19,6 +19,7 @@ from typing import Any
 from reasonmill import __version__
 from reasonmill.config import BuildConfig
 from reasonmill.pipelines.export import export_corpus
+from reasonmill.pipelines.report import write_report
 from reasonmill.pipelines.stages import STAGE_ORDER
 from reasonmill.pipelines.stages.base import STAGES, SourceStage, Stage
 from reasonmill.schema import SCHEMA_VERSION
@@ -143,6 +144,7 @@ def finish(out: Path, config: BuildConfig) -> dict[str, Any]:
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     atomic_write_json(out / "manifest.json", manifest)
+    write_report(out)
     return manifest
 
 
