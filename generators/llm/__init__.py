@@ -1,0 +1,1 @@
+"""LLM-driven generation: MindGYM synthesis, LLM composition, the LLM teacher."""
