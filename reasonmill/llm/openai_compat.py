@@ -131,7 +131,7 @@ class WaitRetryAfter(wait_base):
     """Tenacity wait: the server's Retry-After when given (capped), else exponential jitter."""
 
     def __init__(self, initial: float, maximum: float, retry_after_max: float) -> None:
-        self.backoff = wait_exponential_jitter(initial=initial, max=maximum)
+        self.backoff = wait_exponential_jitter(multiplier=initial, max=maximum)
         self.retry_after_max = retry_after_max
 
     def __call__(self, retry_state: RetryCallState) -> float:
