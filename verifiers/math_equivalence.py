@@ -1,6 +1,7 @@
 """Math equivalence: a cascade of graders, cheapest first, gold always first.
 
-1. string: equal after normalisation — equal strings are equivalent, no parsing needed;
+1. string: equal after normalisation — equal strings are equivalent, no parsing needed (only a
+   gold checked against itself, the pipeline's readability check, is parsed to prove it readable);
 2. bare lists ("3, 1, 2"): element by element, in order or as a permutation (policy);
 3. fast path: both sides plain numbers (`reasonmill.verifiers.numbers`) compared as exact
    rationals under the policy's tolerance, percent, units and thousands conventions;
@@ -170,9 +171,6 @@ def grade_sympy(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
 def equivalent(gold: str, answer: str, policy: VerifyPolicy) -> bool:
     """The cascade for one gold/answer pair (no extraction); raises `GoldUnparseable`/`MathTimeout`."""
     if grade_string(gold, answer, policy):
-        if read_number(gold, policy) is None:  # equal strings prove nothing about an unreadable gold
-            with deadline(policy.math_timeout_s):
-                parse_gold(gold)
         return True
     glist, plist = split_list(gold, policy), split_list(answer, policy)
     if glist is not None and plist is not None:
@@ -214,6 +212,14 @@ class MathEquivalence(Verifier):
         if answer is None:
             return self.verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")
         try:
+            if prediction is not None and prediction.strip() == gold.strip():
+                # The pipeline's readability check (gold against itself): equal strings prove
+                # nothing about a gold math-verify cannot read, so parse it. Elsewhere an exact
+                # match passes without any parsing (the fast path).
+                if read_number(gold, policy) is None:
+                    with deadline(policy.math_timeout_s):
+                        parse_gold(gold)
+                return self.verdict(True)
             ok = equivalent(gold, answer, policy)
         except GoldUnparseable as exc:
             return self.verdict(False, Reason.UNVERIFIABLE, str(exc))

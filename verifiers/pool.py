@@ -117,7 +117,7 @@ class VerifierPool:
         self.chunk_size = chunk_size
         self._ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["reasonmill.verifiers", "reasonmill.verifiers.math_equivalence", "math_verify"])
+            self._ctx.set_forkserver_preload(["reasonmill.verifiers", "reasonmill.verifiers._warmup"])
         self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self.restarts = 0
@@ -155,7 +155,12 @@ class VerifierPool:
             while todo and idle:
                 w = idle.pop()
                 busy[w.conn] = w
-                w.give(todo.popleft())
+                try:
+                    w.give(todo.popleft())
+                except OSError:  # it died before taking work; its first item is charged
+                    self._replace(w, busy, idle, todo, results, Reason.ERROR, "worker process died")
+            if not busy:
+                continue
             now = time.monotonic()
             deadline = min(w.since for w in busy.values()) + self.timeout_s
             ready = wait(list(busy), timeout=max(0.0, deadline - now))

@@ -1,0 +1,191 @@
+"""Verification benchmark: agreement with labels, and verified answers per second vs plain math-verify.
+
+Run on demand (not collected by pytest):
+
+    python tests/benchmarks/bench_verify.py [--limit N]
+
+Data (read, never copied into the repo): `$REASONMILL_BENCHMARKS` or `../shared/data/benchmarks`
+relative to the repository —
+- gsm8k_model_solutions_labeled.jsonl: 5,276 real model solutions with a correctness label;
+- math500_test.jsonl: each reference solution (its boxed answer) against the answer column, all
+  of which should verify ("math500"); and each answer against the *next* problem's solution
+  ("math500_shifted": mostly wrong answers that need math-verify, no labels, so agreement there
+  is measured against plain math-verify's verdicts).
+
+Baseline, in the same run: plain math-verify as TRL's accuracy reward uses it, sequential on the
+main thread — `verify(parse(gold), parse(full output))` — with the same parser warm-up the pool's
+workers get (`reasonmill.verifiers._warmup`), so neither side pays ANTLR's first-parse cost. Ours: `VerifierPool.check_many` (2 worker
+processes, extraction, fast paths, cached gold parses). Writes tests/benchmarks/results/verify.md
+and verify.json: agreement with the labels, every disagreement (id, label, verdict, short gold and
+extracted answers only — no benchmark text), answers per second and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "tests" / "benchmarks" / "results"
+
+
+def data_dir() -> Path:
+    """Where the benchmark files are: $REASONMILL_BENCHMARKS, else ../shared/data/benchmarks."""
+    return Path(os.environ.get("REASONMILL_BENCHMARKS", REPO.parent / "shared" / "data" / "benchmarks"))
+
+
+def load(limit: int | None) -> dict[str, list[dict]]:
+    """Rows as {id, gold, pred, label} per data set."""
+    d = data_dir()
+    gsm = [json.loads(line) for line in (d / "gsm8k_model_solutions_labeled.jsonl").open()]
+    math = [json.loads(line) for line in (d / "math500_test.jsonl").open()]
+    sets = {
+        "gsm8k_solutions": [{"id": r["id"], "gold": r["gold"], "pred": r["pred"], "label": bool(r["equal"])} for r in gsm],
+        "math500": [{"id": r["id"], "gold": r["answer"], "pred": r["solution"], "label": True} for r in math],
+        # Each gold against the next problem's solution: mostly wrong answers, most of which need
+        # math-verify (no string match). No label; agreement is measured against plain math-verify.
+        "math500_shifted": [
+            {"id": f"{r['id']}~{math[(i + 1) % len(math)]['id']}", "gold": r["answer"], "pred": math[(i + 1) % len(math)]["solution"], "label": None}
+            for i, r in enumerate(math)
+        ],
+    }
+    return {k: v[:limit] if limit else v for k, v in sets.items()}
+
+
+def baseline(rows: list[dict]) -> tuple[list[bool], float]:
+    """Plain math-verify: parse(gold), parse(output), verify — sequential, main thread."""
+    import math_verify.parser
+    from math_verify import parse, verify
+
+    # Same starting point as a fresh worker: warm parser tables, but no cached parses of these
+    # strings left over from an earlier set (math-verify memoises LaTeX parses per process).
+    math_verify.parser.parse_latex_cached.cache_clear()
+    math_verify.parser.parse_expr_cached.cache_clear()
+    out = []
+    start = time.perf_counter()
+    for r in rows:
+        gold = parse(f"${r['gold']}$")
+        pred = parse(r["pred"])
+        out.append(bool(gold) and bool(verify(gold, pred)))
+    return out, time.perf_counter() - start
+
+
+def ours(rows: list[dict], workers: int) -> tuple[list, float, float]:
+    """VerifierPool verdicts; returns (verdicts, seconds warm, seconds incl. starting the pool)."""
+    from reasonmill.verifiers import CheckItem, VerifierPool
+
+    items = [CheckItem("math", r["gold"], r["pred"]) for r in rows]
+    t0 = time.perf_counter()
+    pool = VerifierPool(workers=workers, timeout_s=10.0)
+    pool.check_many([CheckItem("math", "1", "1")] * workers)  # start the workers
+    t1 = time.perf_counter()
+    verdicts = pool.check_many(items)
+    t2 = time.perf_counter()
+    pool.close()
+    return verdicts, t2 - t1, t2 - t0
+
+
+def main() -> None:
+    """Run both data sets, print a summary, write verify.md and verify.json."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=None, help="first N rows of each set (smoke runs)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    if not data_dir().exists():
+        sys.exit(f"benchmark data not found at {data_dir()} (set REASONMILL_BENCHMARKS)")
+    import reasonmill.verifiers._warmup  # noqa: F401  the baseline gets the same warm parser as the workers
+    from reasonmill.verifiers.extract import extract_answer
+
+    report: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "workers": args.workers,
+        "sets": {},
+    }
+    for name, rows in load(args.limit).items():
+        base, base_s = baseline(rows)
+        runs = {w: ours(rows, w) for w in sorted({1, args.workers})}
+        best = min(runs, key=lambda w: runs[w][1])
+        verdicts, warm_s, cold_s = runs[best]
+        # Unlabelled sets are measured against plain math-verify's verdicts.
+        labels = [r["label"] if r["label"] is not None else b for r, b in zip(rows, base, strict=True)]
+        dis = [
+            {
+                "id": r["id"],
+                "label": lab,
+                "passed": v.passed,
+                "reason": v.reason,
+                "gold": r["gold"][:40],
+                "extracted": (extract_answer(r["pred"]) or "")[:40],
+            }
+            for r, v, lab in zip(rows, verdicts, labels, strict=True)
+            if v.passed != lab
+        ]
+        n = len(rows)
+        report["sets"][name] = {
+            "rows": n,
+            "agreement": round(1 - len(dis) / n, 5),
+            "baseline_agreement": round(sum(b == lab for b, lab in zip(base, labels, strict=True)) / n, 5),
+            "answers_per_s": round(n / warm_s, 1),
+            "answers_per_s_incl_pool_start": round(n / cold_s, 1),
+            "baseline_answers_per_s": round(n / base_s, 1),
+            "speedup": round(base_s / warm_s, 2),
+            "speedup_incl_pool_start": round(base_s / cold_s, 2),
+            "best_workers": best,
+            "answers_per_s_by_workers": {w: round(n / r[1], 1) for w, r in runs.items()},
+            "reasons": {k: sum(v.reason == k for v in verdicts) for k in sorted({str(v.reason) for v in verdicts if v.reason})},
+            "disagreements": dis,
+        }
+        s = report["sets"][name]
+        print(
+            f"{name}: {n} rows, agreement {s['agreement']:.2%} (plain math-verify {s['baseline_agreement']:.2%}), "
+            f"{s['answers_per_s']}/s vs {s['baseline_answers_per_s']}/s = {s['speedup']}x "
+            f"({s['speedup_incl_pool_start']}x incl. pool start), {len(dis)} disagreements, "
+            f"by workers {s['answers_per_s_by_workers']}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "verify.json").write_text(json.dumps(report, indent=1) + "\n")
+    (RESULTS / "verify.md").write_text(render(report))
+
+
+def render(report: dict) -> str:
+    """The markdown report."""
+    lines = [
+        "# Verification benchmark",
+        "",
+        f"Machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}; "
+        "ours = `VerifierPool` (extraction, fast paths, cached gold), the faster of 1 and "
+        f"{report['workers']} workers; "
+        "baseline = plain math-verify `verify(parse(gold), parse(output))`, sequential, same run.",
+        "Generated by `python tests/benchmarks/bench_verify.py`.",
+        "",
+        "Agreement is with the labels (gsm8k_solutions, math500) or, for math500_shifted, with plain math-verify.",
+        "",
+        "| set | rows | agreement | baseline agreement | ours answers/s | baseline answers/s | speed-up | incl. pool start | answers/s by workers |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in report["sets"].items():
+        lines.append(
+            f"| {name} | {s['rows']} | {s['agreement']:.2%} | {s['baseline_agreement']:.2%} | {s['answers_per_s']} | "
+            f"{s['baseline_answers_per_s']} | {s['speedup']}x | {s['speedup_incl_pool_start']}x | "
+            f"{', '.join(f'{w}: {v}' for w, v in s['answers_per_s_by_workers'].items())} |"
+        )
+    for name, s in report["sets"].items():
+        lines += ["", f"## Disagreements with the labels: {name} ({len(s['disagreements'])})", ""]
+        if not s["disagreements"]:
+            lines.append("None.")
+            continue
+        lines += ["| id | label | verdict | reason | gold | extracted |", "|---|---|---|---|---|---|"]
+        for d in s["disagreements"]:
+            lines.append(
+                f"| {d['id']} | {d['label']} | {d['passed']} | {d['reason']} | `{d['gold']}` | `{d['extracted']}` |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
