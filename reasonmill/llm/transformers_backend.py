@@ -146,13 +146,10 @@ class TransformersBackend:
     def _completion(self, ids: list[int], sampling: SamplingParams, prompt_tokens: int) -> Completion:
         tok = self.tokenizer
         eos = tok.eos_token_id
-        pad = tok.pad_token_id
         finish = "length"
-        if eos is not None and eos in ids:
+        if eos is not None and eos in ids:  # what follows EOS is padding from other rows
             ids = ids[: ids.index(eos)]
             finish = "stop"
-        elif pad is not None and pad != eos and pad in ids:
-            ids = ids[: ids.index(pad)]
         text = tok.decode(ids, skip_special_tokens=True)
         for s in sampling.stop:
             if s in text:
