@@ -37,7 +37,18 @@ class VerifyPolicy(BaseModel):
 
     Every convention a grader could silently decide either way is a field here, with the default
     the research uses. `model_dump_json()` travels to the worker processes, so the policy a user
-    sets is the policy every worker applies.
+    sets is the policy every worker applies. Where each switch acts:
+
+    | field | plain numbers (fast path) | other math (math-verify) |
+    |---|---|---|
+    | rel_tol, abs_tol | exact rationals within tolerance | `float_rounding` digits instead |
+    | percent | "either"/"fraction"/"number" as documented | math-verify's own rule (either) |
+    | strip_units | units (incl. currency `\\$`, `\\text{}`, °) ignored or must match | math-verify drops text units |
+    | unordered_lists | bare comma lists, element by element | same (lists are split first) |
+    | thousands_separators | "1,234" one number, or a 2-element list | same (split first) |
+    | case_sensitive | kinds exact and choice | — |
+
+    A bare leading "$" is read as a LaTeX math delimiter, not as currency.
 
     >>> VerifyPolicy(percent="number").percent
     'number'

@@ -1,0 +1,40 @@
+"""Extraction + equivalence against real, labelled model outputs (read from the shared data folder).
+
+The data is never copied into the repository: `$REASONMILL_BENCHMARKS`, else
+`../shared/data/benchmarks` next to the repo; the tests skip when it is absent. The timed
+comparison with plain math-verify is `tests/benchmarks/bench_verify.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from reasonmill.verifiers import CheckItem, VerifyPolicy, check_inline
+
+DATA = Path(os.environ.get("REASONMILL_BENCHMARKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmarks"))
+
+
+def rows(name: str) -> list[dict]:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} not found (set REASONMILL_BENCHMARKS)")
+    return [json.loads(line) for line in path.open()]
+
+
+def test_gsm8k_model_solutions_agree_with_labels() -> None:
+    data = rows("gsm8k_model_solutions_labeled.jsonl")
+    policy = VerifyPolicy()
+    wrong = [r["id"] for r in data if check_inline(CheckItem("math", r["gold"], r["pred"]), policy).passed != r["equal"]]
+    assert len(data) == 5276
+    assert 1 - len(wrong) / len(data) >= 0.99, wrong[:20]
+
+
+def test_math500_reference_solutions_verify() -> None:
+    data = rows("math500_test.jsonl")
+    policy = VerifyPolicy()
+    failed = [r["id"] for r in data if not check_inline(CheckItem("math", r["answer"], r["solution"]), policy).passed]
+    assert failed == []
