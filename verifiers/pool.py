@@ -12,11 +12,15 @@ The pool is safe to call from several threads (calls are serialised) and from Pr
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -85,11 +89,44 @@ def _worker_main(conn: Connection, policy_json: str) -> None:
         conn.send(("done", None))
 
 
+_main_lock = threading.Lock()
+
+
+@contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start a worker without re-running the caller's `__main__`.
+
+    forkserver/spawn children normally re-import the parent's main script, which breaks (or
+    re-runs the work of) any script that calls `check()` at top level without an
+    `if __name__ == "__main__":` guard. Workers need nothing from `__main__`: their target lives
+    in this module. So hide the main module's file and spec while the child's start-up data is
+    taken (synchronously, inside `Process.start`).
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _main_lock:
+        saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if hasattr(main, a)}
+        try:
+            if "__file__" in saved:
+                del main.__file__
+            main.__spec__ = None
+            yield
+        finally:
+            for a, v in saved.items():
+                setattr(main, a, v)
+            if "__spec__" not in saved:
+                with contextlib.suppress(AttributeError):
+                    del main.__spec__
+
+
 class _Worker:
     def __init__(self, ctx: Any, policy_json: str) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, policy_json), daemon=True)
-        self.proc.start()
+        with _main_not_reimported():
+            self.proc.start()
         child.close()
         self.chunk: deque[tuple[int, tuple[str, str, str, str | None]]] = deque()
         self.since = 0.0

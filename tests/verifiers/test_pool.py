@@ -111,3 +111,16 @@ def test_accuracy_reward_has_trls_signature_and_none_for_bad_gold() -> None:
     rewards = accuracy_reward(completions, solution=["4", "4", "0.5", "\\frac{1}{"], prompts=["p"] * 4)
     assert rewards == [1.0, 0.0, 1.0, None]
     assert accuracy_reward(["(B)"], solution=["B"], kind=["choice"]) == [1.0]
+
+
+def test_a_script_without_a_main_guard_works(tmp_path) -> None:
+    # forkserver children would normally re-run the caller's script; the pool prevents that.
+    import subprocess
+    import sys
+
+    script = tmp_path / "grade.py"
+    script.write_text(
+        "from reasonmill.verifiers import check\nprint('RESULT', check('1/2', 'so \\\\boxed{0.5}').passed)\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert r.stdout.count("RESULT") == 1 and "RESULT True" in r.stdout, r.stderr[-500:]
