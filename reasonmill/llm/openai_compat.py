@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ from reasonmill.llm.types import (
 )
 
 FATAL_STATUS = (401, 403, 404)
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class ClientOptions(BackendConfig):
@@ -81,6 +83,9 @@ class ClientOptions(BackendConfig):
     prefix_mode: Literal["chat_continue", "completions"] = "chat_continue"
     banned_max_tries: int = Field(4, ge=1)
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every request")
+    http_transport: Literal["auto", "httpx", "aiohttp"] = Field(
+        "auto", description="the SDK's transport; auto = aiohttp when importable (about 1/3 less CPU per request)"
+    )
 
 
 class OpenAICompatConfig(ClientOptions):
@@ -161,8 +166,15 @@ def _split_tokens(total: int, texts: list[str]) -> list[int]:
     return [round(total * w / sum(weights)) for w in weights]
 
 
-def _http_limits(cap: int) -> Any:
-    return _httpx.Limits(max_connections=cap + 16, max_keepalive_connections=cap + 16)
+def _http_client(config: ClientOptions) -> Any:
+    """The SDK's own async transport, sized to the concurrency cap (see `http_transport`)."""
+    limits = _httpx.Limits(max_connections=config.max_concurrency + 16, max_keepalive_connections=config.max_concurrency + 16)
+    transport = config.http_transport
+    if transport == "auto":
+        transport = "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx"
+    if transport == "aiohttp":
+        return openai.DefaultAioHttpClient(limits=limits)  # needs `openai[aiohttp]`
+    return openai.DefaultAsyncHttpxClient(limits=limits)
 
 
 class OpenAICompatBackend:
@@ -192,10 +204,7 @@ class OpenAICompatBackend:
             eps = []
             for url in urls:
                 client = openai.AsyncOpenAI(
-                    base_url=url,
-                    api_key=api_key,
-                    max_retries=0,
-                    http_client=openai.DefaultAsyncHttpxClient(limits=_http_limits(config.max_concurrency)),
+                    base_url=url, api_key=api_key, max_retries=0, http_client=_http_client(config)
                 )
                 eps.append(Endpoint(url, client, settings))
             return EndpointPool(eps)
@@ -351,12 +360,17 @@ class OpenAICompatBackend:
         # `chat.completions.create`: same auth, errors and transport, but it skips the per-field
         # request transform and the pydantic response model, which cost ~1.5 ms of CPU per request
         # on this machine; we parse the JSON ourselves and keep the raw text when it is malformed.
+        # The body goes as ready JSON bytes: the SDK deep-copies its request options per request
+        # and serialises `body` through pydantic, both several times dearer than `json.dumps`.
         path = "/chat/completions" if kind == "chat" else "/completions"
         async with self.pool.acquire() as lease:
             self.stats.requests += 1
             try:
                 response = await lease.endpoint.client.post(
-                    path, cast_to=_httpx.Response, body={**payload, **extra}, options={"timeout": self._timeout}
+                    path,
+                    cast_to=_httpx.Response,
+                    content=json.dumps({**payload, **extra}).encode(),
+                    options={"timeout": self._timeout, "headers": _JSON_HEADERS},
                 )
             except openai.RateLimitError:
                 self.stats.rate_limited += 1

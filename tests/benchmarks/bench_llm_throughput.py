@@ -57,21 +57,30 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("loopback server did not start")
 
 
-def bench_backend(url: str, requests: int, cap: int) -> dict:
+def bench_backend(url: str, requests: int, cap: int, transport: str = "auto") -> dict:
     """The reasonmill backend: `requests` conversations in one `generate` call, at most `cap` in flight."""
-    backend = make_backend({"kind": "openai", "model": "loopback", "base_url": url, "max_concurrency": cap})
+    backend = make_backend(
+        {"kind": "openai", "model": "loopback", "base_url": url, "max_concurrency": cap, "http_transport": transport}
+    )
     convs = [[{"role": "user", "content": f"question {i}: what is {i} + {i}?"}] for i in range(requests)]
     sampling = SamplingParams(max_tokens=64)
     backend.generate(convs[: cap * 2], sampling)  # warm up connections
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     results = backend.generate(convs, sampling)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     ok = sum(1 for r in results for c in r if c.ok)
     stats = backend.stats.as_dict()
     states = backend.endpoint_states()
     backend.close()
-    return {"requests": requests, "ok": ok, "seconds": elapsed, "rps": requests / elapsed, "stats": stats,
-            "endpoint": states[0]}
+    return {
+        "requests": requests,
+        "ok": ok,
+        "seconds": elapsed,
+        "rps": requests / elapsed,
+        "client_cpu_ms_per_request": 1000 * cpu / requests,
+        "stats": stats,
+        "endpoint": states[0],
+    }
 
 
 def bench_sequential(url: str, requests: int) -> dict:
@@ -89,50 +98,72 @@ def bench_sequential(url: str, requests: int) -> dict:
 
 
 def main() -> None:
-    """Run both measurements and write the results."""
+    """Run the configurations and the sequential baseline; write the results."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--sequential-requests", type=int, default=200)
-    ap.add_argument("--latency", type=float, default=0.1)
-    ap.add_argument("--cap", type=int, default=32)
+    ap.add_argument(
+        "--configs", default="32x0.1,16x0.1,64x0.05", help="comma-separated CAPxLATENCY; the first is the headline"
+    )
+    ap.add_argument("--transport", default="auto", choices=["auto", "httpx", "aiohttp"])
     args = ap.parse_args()
+    configs = [(int(c.split("x")[0]), float(c.split("x")[1])) for c in args.configs.split(",")]
 
-    proc, url = start_server(args.latency)
-    try:
-        backend = bench_backend(url, args.requests, args.cap)
-        seq = bench_sequential(url, args.sequential_requests)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    ideal = args.cap / args.latency
+    runs = []
+    load_before = os.getloadavg()
+    for cap, latency in configs:
+        proc, url = start_server(latency)
+        try:
+            run = bench_backend(url, args.requests, cap, args.transport)
+            if not runs:
+                run["sequential_openai"] = bench_sequential(url, args.sequential_requests)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        ideal = cap / latency
+        run.update(cap=cap, latency_s=latency, ideal_rps=ideal, fraction_of_ideal=run["rps"] / ideal,
+                   cpu_ceiling_rps=1000 / run["client_cpu_ms_per_request"])
+        runs.append(run)
+        print(f"cap {cap} latency {latency}: {run['rps']:.1f} req/s = {run['fraction_of_ideal']:.3f} of {ideal:.0f}")
+    load_after = os.getloadavg()
+    head, seq = runs[0], runs[0]["sequential_openai"]
     result = {
-        "latency_s": args.latency,
-        "concurrency_cap": args.cap,
-        "ideal_rps": ideal,
-        "backend": backend,
-        "backend_fraction_of_ideal": backend["rps"] / ideal,
-        "sequential_openai": seq,
-        "sequential_fraction_of_ideal": seq["rps"] / ideal,
-        "speedup_vs_sequential": backend["rps"] / seq["rps"],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "openai": openai.__version__},
+        "headline": {"cap": head["cap"], "latency_s": head["latency_s"], "fraction_of_ideal": head["fraction_of_ideal"]},
+        "runs": runs,
+        "sequential_fraction_of_ideal": seq["rps"] / head["ideal_rps"],
+        "speedup_vs_sequential": head["rps"] / seq["rps"],
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": load_before,
+            "loadavg_after": load_after,
+            "python": platform.python_version(),
+            "openai": openai.__version__,
+            "transport": args.transport,
+        },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "llm_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    rows = "\n".join(
+        f"| reasonmill `openai` backend | {r['cap']} | {r['latency_s'] * 1000:.0f} | {r['requests']} | {r['seconds']:.2f} "
+        f"| {r['rps']:.1f} | {r['ideal_rps']:.0f} | **{r['fraction_of_ideal']:.3f}** | {r['client_cpu_ms_per_request']:.2f} "
+        f"| {r['cpu_ceiling_rps']:.0f} |"
+        for r in runs
+    )
     md = f"""# LLM backend throughput (loopback server)
 
-Server: `reasonmill.llm.loopback` in its own process, fixed latency {args.latency * 1000:.0f} ms per reply.
-Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, openai {openai.__version__}.
-Ideal throughput = cap / latency = {args.cap} / {args.latency} s = **{ideal:.0f} req/s**.
+Server: `reasonmill.llm.loopback` in its own process, fixed latency per reply. Ideal = cap / latency.
+Machine: {os.cpu_count()} CPUs, shared (load average {load_before[0]:.2f} before, {load_after[0]:.2f} after),
+Python {platform.python_version()}, openai {openai.__version__}, transport `{args.transport}`.
+"CPU ceiling" = 1000 / client CPU ms per request: the most one Python event loop can push whatever the cap.
 
-| client | requests | seconds | req/s | fraction of ideal |
-|---|---:|---:|---:|---:|
-| reasonmill `openai` backend, cap {args.cap} | {backend['requests']} | {backend['seconds']:.2f} | {backend['rps']:.1f} | **{backend['rps'] / ideal:.3f}** |
-| plain sequential `openai.OpenAI` | {seq['requests']} | {seq['seconds']:.2f} | {seq['rps']:.1f} | {seq['rps'] / ideal:.3f} |
+| client | cap | latency ms | requests | seconds | req/s | ideal req/s | fraction of ideal | client CPU ms/req | CPU ceiling req/s |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+{rows}
+| plain sequential `openai.OpenAI` | 1 | {head['latency_s'] * 1000:.0f} | {seq['requests']} | {seq['seconds']:.2f} | {seq['rps']:.1f} | {head['ideal_rps']:.0f} | {seq['rps'] / head['ideal_rps']:.3f} | | |
 
-The sequential client ran {seq['requests']} requests, not {backend['requests']}: one at a time it
-would take {backend['requests'] * args.latency / 60:.0f} minutes. Speed-up of the backend over it:
-{backend['rps'] / seq['rps']:.1f}×. All {backend['ok']} of {backend['requests']} backend replies were complete
-(retries: {backend['stats']['retries']}, failures: {backend['stats']['failures']}).
+The sequential client ran {seq['requests']} requests, not {head['requests']}: one at a time it would take
+{head['requests'] * head['latency_s'] / 60:.0f} minutes. Speed-up of the backend over it at cap {head['cap']}:
+{head['rps'] / seq['rps']:.1f}×. Backend replies complete: {", ".join(f"{r['ok']}/{r['requests']}" for r in runs)}.
 """
     (RESULTS / "llm_throughput.md").write_text(md)
     print(md)

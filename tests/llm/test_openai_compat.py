@@ -188,3 +188,26 @@ def test_make_backend_validates_config(monkeypatch, server):
     b = make_backend({"kind": "openai", "model": "m", "base_url": server.url, "api_key_env": "RM_TEST_KEY"})
     assert "sk-secret" not in repr(b.config)
     b.close()
+
+
+def _transports() -> list:
+    import importlib.util
+
+    aio = importlib.util.find_spec("aiohttp") is not None
+    return ["httpx", pytest.param("aiohttp", marks=pytest.mark.skipif(not aio, reason="aiohttp not installed"))]
+
+
+@pytest.mark.parametrize("transport", _transports())
+def test_faults_and_timeouts_on_each_transport(server, backend_for, transport):
+    server.faults = Faults(error_every=5, drop_every=6, malformed_every=7, rate_limit_every=11, retry_after_s=0.05)
+    b = backend_for(server.url, http_transport=transport, max_attempts=8, failure_threshold=100)
+    out = b.generate([user(f"q{i}") for i in range(25)], SamplingParams())
+    assert all(r[0].ok for r in out)
+    assert b.stats.retries >= 4
+    # A reply slower than the per-request timeout is a timeout, retried, then an error result.
+    server.faults = Faults(latency_s=1.0)
+    fast = backend_for(server.url, http_transport=transport, timeout_s=0.2, max_attempts=2)
+    t0 = time.monotonic()
+    out = fast.generate([user("slow")], SamplingParams())
+    assert out[0][0].finish_reason == "error" and "after 2 tries" in out[0][0].error
+    assert time.monotonic() - t0 < 0.9
