@@ -100,7 +100,9 @@ class RequestCache:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            (start,) = conn.execute("SELECT COALESCE(MAX(sample) + 1, 0) FROM completions WHERE key = ?", (key,)).fetchone()
+            (start,) = conn.execute(
+                "SELECT COALESCE(MAX(sample) + 1, 0) FROM completions WHERE key = ?", (key,)
+            ).fetchone()
             for i, c in enumerate(good):
                 d = c.to_dict()
                 d["meta"] = {k: v for k, v in d["meta"].items() if k != "cached"}

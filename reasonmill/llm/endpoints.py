@@ -91,7 +91,9 @@ class Endpoint(Generic[C]):
             if self.state != "closed":
                 self.state, self.cooldown = "closed", s.cooldown_s
             self.min_latency = latency if self.min_latency is None else min(self.min_latency, latency)
-            self.ewma_latency = latency if self.ewma_latency is None else 0.9 * self.ewma_latency + 0.1 * latency
+            self.ewma_latency = (
+                latency if self.ewma_latency is None else 0.9 * self.ewma_latency + 0.1 * latency
+            )
             if self.ewma_latency > s.latency_factor * self.min_latency and self.ewma_latency > 0.05:
                 self.limit = max(s.min_concurrency, self.limit * 0.9)
             else:
@@ -158,7 +160,9 @@ class EndpointPool(Generic[C]):
         return max(0.01, min(opens)) if opens else None
 
     def _free_slots(self, now: float) -> int:
-        return sum(max(0, int(ep.limit) - ep.in_flight) if ep.state == "closed" else 1 for ep in self.endpoints)
+        return sum(
+            max(0, int(ep.limit) - ep.in_flight) if ep.state == "closed" else 1 for ep in self.endpoints
+        )
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Lease[C]]:

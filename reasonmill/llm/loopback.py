@@ -196,7 +196,9 @@ class _Protocol(asyncio.Protocol):
         try:
             payload = self._reply(kind, json.loads(body or b"{}"), fault)
         except Exception as e:  # a bad request body is the client's fault: 400, as real servers do
-            payload = _response(400, json.dumps({"error": {"message": str(e)}}).encode(), reason="Bad Request")
+            payload = _response(
+                400, json.dumps({"error": {"message": str(e)}}).encode(), reason="Bad Request"
+            )
         if delay:
             loop.call_later(delay, self._write, payload)
         else:
@@ -233,7 +235,12 @@ class _Protocol(asyncio.Protocol):
             return _response(200, b'{"id": "x", "choices": [{"index": 0, "message": ')
         messages = list(req.get("messages") or [])
         prefix = ""
-        if kind == "chat" and req.get("continue_final_message") and messages and messages[-1].get("role") == "assistant":
+        if (
+            kind == "chat"
+            and req.get("continue_final_message")
+            and messages
+            and messages[-1].get("role") == "assistant"
+        ):
             prefix = str(messages[-1].get("content", ""))
         prompt = str(req.get("prompt", ""))
         n = int(req.get("n") or 1)
@@ -253,7 +260,9 @@ class _Protocol(asyncio.Protocol):
                 )
             else:
                 choices.append({"index": i, "text": text, "finish_reason": finish, "logprobs": None})
-        prompt_tokens = sum(_count_tokens(str(m.get("content", ""))) for m in messages) + _count_tokens(prompt)
+        prompt_tokens = sum(_count_tokens(str(m.get("content", ""))) for m in messages) + _count_tokens(
+            prompt
+        )
         data = {
             "id": f"cmpl-{st.n}",
             "object": "chat.completion" if kind == "chat" else "text_completion",

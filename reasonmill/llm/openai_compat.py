@@ -70,7 +70,9 @@ class ClientOptions(BackendConfig):
 
     max_concurrency: int = Field(64, ge=1, description="in-flight requests per endpoint, at most")
     min_concurrency: int = Field(1, ge=1)
-    timeout_s: float = Field(600.0, gt=0, description="per-request timeout (a long reasoning trace takes minutes)")
+    timeout_s: float = Field(
+        600.0, gt=0, description="per-request timeout (a long reasoning trace takes minutes)"
+    )
     connect_timeout_s: float = Field(10.0, gt=0)
     max_attempts: int = Field(6, ge=1, description="tries per request, first included")
     backoff_initial_s: float = Field(0.5, ge=0)
@@ -84,7 +86,8 @@ class ClientOptions(BackendConfig):
     banned_max_tries: int = Field(4, ge=1)
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every request")
     http_transport: Literal["auto", "httpx", "aiohttp"] = Field(
-        "auto", description="the SDK's transport; auto = aiohttp when importable (about 1/3 less CPU per request)"
+        "auto",
+        description="the SDK's transport; auto = aiohttp when importable (about 1/3 less CPU per request)",
     )
 
 
@@ -168,7 +171,9 @@ def _split_tokens(total: int, texts: list[str]) -> list[int]:
 
 def _http_client(config: ClientOptions) -> Any:
     """The SDK's own async transport, sized to the concurrency cap (see `http_transport`)."""
-    limits = _httpx.Limits(max_connections=config.max_concurrency + 16, max_keepalive_connections=config.max_concurrency + 16)
+    limits = _httpx.Limits(
+        max_connections=config.max_concurrency + 16, max_keepalive_connections=config.max_concurrency + 16
+    )
     transport = config.http_transport
     if transport == "auto":
         transport = "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx"
@@ -233,7 +238,10 @@ class OpenAICompatBackend:
         if len(prefixes) != len(conversations):
             raise ValueError(f"{len(conversations)} conversations but {len(prefixes)} prefixes")
         convs = [as_messages(c) for c in conversations]
-        coros = [self._continue(c, p, sampling, list(banned_prefix_words)) for c, p in zip(convs, prefixes, strict=True)]
+        coros = [
+            self._continue(c, p, sampling, list(banned_prefix_words))
+            for c, p in zip(convs, prefixes, strict=True)
+        ]
         return self._loop.run(self._gather(coros))
 
     def close(self) -> None:
@@ -265,7 +273,9 @@ class OpenAICompatBackend:
                 t.cancel()
             raise
 
-    def _params(self, sampling: SamplingParams, n: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    def _params(
+        self, sampling: SamplingParams, n: int | None = None, seed: int | None = None
+    ) -> dict[str, Any]:
         p: dict[str, Any] = {
             "model": self.config.model,
             "temperature": sampling.temperature,
@@ -281,7 +291,12 @@ class OpenAICompatBackend:
         return p
 
     async def _chat(
-        self, messages: list[Message], sampling: SamplingParams, *, prefix: str | None = None, n: int | None = None,
+        self,
+        messages: list[Message],
+        sampling: SamplingParams,
+        *,
+        prefix: str | None = None,
+        n: int | None = None,
         seed: int | None = None,
     ) -> list[Completion]:
         payload = self._params(sampling, n, seed)
@@ -324,7 +339,9 @@ class OpenAICompatBackend:
                 c.meta["banned_violation"] = word
         return out
 
-    async def _request(self, kind: str, payload: dict[str, Any], extra: dict[str, Any], n: int) -> list[Completion]:
+    async def _request(
+        self, kind: str, payload: dict[str, Any], extra: dict[str, Any], n: int
+    ) -> list[Completion]:
         cfg = self.config
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.max_attempts),
@@ -346,10 +363,16 @@ class OpenAICompatBackend:
             return [error_completion(f"HTTP {e.status_code}: {e.message}", cfg.model) for _ in range(n)]
         except _Malformed as e:
             self.stats.failures += 1
-            return [error_completion(f"malformed reply after {cfg.max_attempts} tries: {e}", cfg.model, e.raw) for _ in range(n)]
+            return [
+                error_completion(f"malformed reply after {cfg.max_attempts} tries: {e}", cfg.model, e.raw)
+                for _ in range(n)
+            ]
         except openai.APIConnectionError as e:
             self.stats.failures += 1
-            return [error_completion(f"connection failed after {cfg.max_attempts} tries: {e}", cfg.model) for _ in range(n)]
+            return [
+                error_completion(f"connection failed after {cfg.max_attempts} tries: {e}", cfg.model)
+                for _ in range(n)
+            ]
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _count_retry(self, state: RetryCallState) -> None:

@@ -73,7 +73,9 @@ class TransformersBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = transformers.AutoModelForCausalLM.from_pretrained(config.model_path, dtype=dtype).to(device)
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(config.model_path, dtype=dtype).to(
+            device
+        )
         self.model.eval()
 
     def _render(self, messages: list[Message], prefix: str | None) -> str:
@@ -127,7 +129,9 @@ class TransformersBackend:
             if sampling.stop:
                 kwargs.update(stop_strings=list(sampling.stop), tokenizer=tok)
             if processor_cls is not None:
-                kwargs["logits_processor"] = self.transformers.LogitsProcessorList([processor_cls(prompt_len)])
+                kwargs["logits_processor"] = self.transformers.LogitsProcessorList(
+                    [processor_cls(prompt_len)]
+                )
             if sampling.seed is not None:
                 torch.manual_seed(sampling.seed)
             with torch.no_grad():

@@ -39,7 +39,9 @@ class VllmInprocessConfig(BackendConfig):
     dtype: str = "auto"
     seed: int | None = None
     banned_max_tries: int = Field(4, ge=1)
-    engine_kwargs: dict[str, Any] = Field(default_factory=dict, description="more `vllm.LLM` keyword arguments")
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="more `vllm.LLM` keyword arguments"
+    )
 
 
 class VllmInprocessBackend:
@@ -79,7 +81,9 @@ class VllmInprocessBackend:
             seed=seed,
         )
 
-    def _chat(self, convs: list[list[dict[str, str]]], params: Any, continue_final: bool) -> list[list[Completion]]:
+    def _chat(
+        self, convs: list[list[dict[str, str]]], params: Any, continue_final: bool
+    ) -> list[list[Completion]]:
         self.stats.requests += len(convs)
         outputs = self.llm.chat(
             convs,
@@ -124,7 +128,9 @@ class VllmInprocessBackend:
         if not banned:
             return out
         for round_ in range(1, self.config.banned_max_tries):
-            bad = [(i, j) for i, cs in enumerate(out) for j, c in enumerate(cs) if banned_opening(c.text, banned)]
+            bad = [
+                (i, j) for i, cs in enumerate(out) for j, c in enumerate(cs) if banned_opening(c.text, banned)
+            ]
             if not bad:
                 break
             self.stats.banned_resamples += len(bad)

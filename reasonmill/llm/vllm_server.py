@@ -174,7 +174,9 @@ class VllmServerConfig(ClientOptions):
         description="argv with {model} {host} {port} {replica} placeholders",
     )
     host: str = "127.0.0.1"
-    port: int | None = Field(None, description="fixed port of replica 0 (replica i uses port + i); default: free ports")
+    port: int | None = Field(
+        None, description="fixed port of replica 0 (replica i uses port + i); default: free ports"
+    )
     replicas: int = Field(1, ge=1)
     replica_env: list[dict[str, str]] = Field(default_factory=list, description="extra env per replica")
     env: dict[str, str] = Field(default_factory=dict)
@@ -209,8 +211,20 @@ class VllmServerBackend:
                 self.servers.append(server)
                 server.start()
             options = config.model_dump(
-                exclude={"kind", "model", "command", "host", "port", "replicas", "replica_env", "env",
-                         "health_path", "startup_timeout_s", "stop_timeout_s", "log_path"}
+                exclude={
+                    "kind",
+                    "model",
+                    "command",
+                    "host",
+                    "port",
+                    "replicas",
+                    "replica_env",
+                    "env",
+                    "health_path",
+                    "startup_timeout_s",
+                    "stop_timeout_s",
+                    "log_path",
+                }
             )
             self.client = OpenAICompatBackend(
                 OpenAICompatConfig(model=config.model, base_url=[s.base_url for s in self.servers], **options)

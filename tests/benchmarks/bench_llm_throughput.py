@@ -60,7 +60,13 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
 def bench_backend(url: str, requests: int, cap: int, transport: str = "auto") -> dict:
     """The reasonmill backend: `requests` conversations in one `generate` call, at most `cap` in flight."""
     backend = make_backend(
-        {"kind": "openai", "model": "loopback", "base_url": url, "max_concurrency": cap, "http_transport": transport}
+        {
+            "kind": "openai",
+            "model": "loopback",
+            "base_url": url,
+            "max_concurrency": cap,
+            "http_transport": transport,
+        }
     )
     convs = [[{"role": "user", "content": f"question {i}: what is {i} + {i}?"}] for i in range(requests)]
     sampling = SamplingParams(max_tokens=64)
@@ -103,7 +109,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--sequential-requests", type=int, default=200)
     ap.add_argument(
-        "--configs", default="32x0.1,16x0.1,64x0.05", help="comma-separated CAPxLATENCY; the first is the headline"
+        "--configs",
+        default="32x0.1,16x0.1,64x0.05",
+        help="comma-separated CAPxLATENCY; the first is the headline",
     )
     ap.add_argument("--transport", default="auto", choices=["auto", "httpx", "aiohttp"])
     args = ap.parse_args()
@@ -121,14 +129,25 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
         ideal = cap / latency
-        run.update(cap=cap, latency_s=latency, ideal_rps=ideal, fraction_of_ideal=run["rps"] / ideal,
-                   cpu_ceiling_rps=1000 / run["client_cpu_ms_per_request"])
+        run.update(
+            cap=cap,
+            latency_s=latency,
+            ideal_rps=ideal,
+            fraction_of_ideal=run["rps"] / ideal,
+            cpu_ceiling_rps=1000 / run["client_cpu_ms_per_request"],
+        )
         runs.append(run)
-        print(f"cap {cap} latency {latency}: {run['rps']:.1f} req/s = {run['fraction_of_ideal']:.3f} of {ideal:.0f}")
+        print(
+            f"cap {cap} latency {latency}: {run['rps']:.1f} req/s = {run['fraction_of_ideal']:.3f} of {ideal:.0f}"
+        )
     load_after = os.getloadavg()
     head, seq = runs[0], runs[0]["sequential_openai"]
     result = {
-        "headline": {"cap": head["cap"], "latency_s": head["latency_s"], "fraction_of_ideal": head["fraction_of_ideal"]},
+        "headline": {
+            "cap": head["cap"],
+            "latency_s": head["latency_s"],
+            "fraction_of_ideal": head["fraction_of_ideal"],
+        },
         "runs": runs,
         "sequential_fraction_of_ideal": seq["rps"] / head["ideal_rps"],
         "speedup_vs_sequential": head["rps"] / seq["rps"],
@@ -159,11 +178,11 @@ Python {platform.python_version()}, openai {openai.__version__}, transport `{arg
 | client | cap | latency ms | requests | seconds | req/s | ideal req/s | fraction of ideal | client CPU ms/req | CPU ceiling req/s |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 {rows}
-| plain sequential `openai.OpenAI` | 1 | {head['latency_s'] * 1000:.0f} | {seq['requests']} | {seq['seconds']:.2f} | {seq['rps']:.1f} | {head['ideal_rps']:.0f} | {seq['rps'] / head['ideal_rps']:.3f} | | |
+| plain sequential `openai.OpenAI` | 1 | {head["latency_s"] * 1000:.0f} | {seq["requests"]} | {seq["seconds"]:.2f} | {seq["rps"]:.1f} | {head["ideal_rps"]:.0f} | {seq["rps"] / head["ideal_rps"]:.3f} | | |
 
-The sequential client ran {seq['requests']} requests, not {head['requests']}: one at a time it would take
-{head['requests'] * head['latency_s'] / 60:.0f} minutes. Speed-up of the backend over it at cap {head['cap']}:
-{head['rps'] / seq['rps']:.1f}×. Backend replies complete: {", ".join(f"{r['ok']}/{r['requests']}" for r in runs)}.
+The sequential client ran {seq["requests"]} requests, not {head["requests"]}: one at a time it would take
+{head["requests"] * head["latency_s"] / 60:.0f} minutes. Speed-up of the backend over it at cap {head["cap"]}:
+{head["rps"] / seq["rps"]:.1f}×. Backend replies complete: {", ".join(f"{r['ok']}/{r['requests']}" for r in runs)}.
 """
     (RESULTS / "llm_throughput.md").write_text(md)
     print(md)

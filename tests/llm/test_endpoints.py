@@ -12,9 +12,17 @@ from .conftest import user
 
 
 def test_broken_replica_is_cut_out_and_probed_again(backend_for):
-    with LoopbackServer() as good1, LoopbackServer() as good2, LoopbackServer(faults=Faults(always_status=500)) as bad:
+    with (
+        LoopbackServer() as good1,
+        LoopbackServer() as good2,
+        LoopbackServer(faults=Faults(always_status=500)) as bad,
+    ):
         b = backend_for(
-            [good1.url, bad.url, good2.url], failure_threshold=3, cooldown_s=0.4, max_attempts=6, max_concurrency=8
+            [good1.url, bad.url, good2.url],
+            failure_threshold=3,
+            cooldown_s=0.4,
+            max_attempts=6,
+            max_concurrency=8,
         )
         out = b.generate([user(f"q{i}") for i in range(60)], SamplingParams())
         assert all(r[0].ok for r in out)
@@ -39,7 +47,10 @@ def test_broken_replica_is_cut_out_and_probed_again(backend_for):
 
 
 def test_load_is_balanced_across_healthy_replicas(backend_for):
-    with LoopbackServer(faults=Faults(latency_s=0.02)) as a, LoopbackServer(faults=Faults(latency_s=0.02)) as c:
+    with (
+        LoopbackServer(faults=Faults(latency_s=0.02)) as a,
+        LoopbackServer(faults=Faults(latency_s=0.02)) as c,
+    ):
         b = backend_for([a.url, c.url], max_concurrency=4)
         b.generate([user(f"q{i}") for i in range(40)], SamplingParams())
         assert abs(a.counts["requests"] - c.counts["requests"]) <= 8

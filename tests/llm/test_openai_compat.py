@@ -40,7 +40,9 @@ def test_continue_prefix_chat_and_completions_modes(server, backend_for):
     assert out[0][0].text == " then 4."
     assert seen[-1].kind == "chat" and seen[-1].prefix == "2+2 is"
     assert seen[-1].params["add_generation_prompt"] is False
-    out = backend_for(server.url, prefix_mode="completions").continue_prefix([user("q")], ["2+2 is"], SamplingParams())
+    out = backend_for(server.url, prefix_mode="completions").continue_prefix(
+        [user("q")], ["2+2 is"], SamplingParams()
+    )
     assert out[0][0].text == " then 4."
     assert seen[-1].kind == "completion" and seen[-1].prompt.endswith("assistant: 2+2 is")
 
@@ -113,7 +115,10 @@ def test_banned_opening_words_resampled(server, backend_for):
     server._state.responder = responder
     b = backend_for(server.url, banned_max_tries=3)
     out = b.continue_prefix(
-        [user("easy"), user("stubborn")], ["x + 1 = 4", "y"], SamplingParams(seed=7), ["Wait", "Alternatively"]
+        [user("easy"), user("stubborn")],
+        ["x + 1 = 4", "y"],
+        SamplingParams(seed=7),
+        ["Wait", "Alternatively"],
     )
     assert out[0][0].text == " so x = 3." and "banned_violation" not in out[0][0].meta
     assert out[1][0].meta["banned_violation"] == "Wait"
@@ -194,12 +199,17 @@ def _transports() -> list:
     import importlib.util
 
     aio = importlib.util.find_spec("aiohttp") is not None
-    return ["httpx", pytest.param("aiohttp", marks=pytest.mark.skipif(not aio, reason="aiohttp not installed"))]
+    return [
+        "httpx",
+        pytest.param("aiohttp", marks=pytest.mark.skipif(not aio, reason="aiohttp not installed")),
+    ]
 
 
 @pytest.mark.parametrize("transport", _transports())
 def test_faults_and_timeouts_on_each_transport(server, backend_for, transport):
-    server.faults = Faults(error_every=5, drop_every=6, malformed_every=7, rate_limit_every=11, retry_after_s=0.05)
+    server.faults = Faults(
+        error_every=5, drop_every=6, malformed_every=7, rate_limit_every=11, retry_after_s=0.05
+    )
     b = backend_for(server.url, http_transport=transport, max_attempts=8, failure_threshold=100)
     out = b.generate([user(f"q{i}") for i in range(25)], SamplingParams())
     assert all(r[0].ok for r in out)

@@ -17,7 +17,9 @@ def solver_responder(problems: dict[str, tuple[str, object]]):
     def respond(req: ReplyRequest) -> str:
         question = req.messages[-1]["content"]
         family, problem = problems[question]
-        run = FAMILIES.get(family).solve(problem, random.Random(f"responder:{question}:{req.sample}"), req.sample)
+        run = FAMILIES.get(family).solve(
+            problem, random.Random(f"responder:{question}:{req.sample}"), req.sample
+        )
         return render_trace(run)
 
     return respond
@@ -33,7 +35,9 @@ def test_backend_returns_solver_traces_with_correct_answers(backend_for):
     with LoopbackServer(responder=solver_responder(problems)) as server:
         b = backend_for(server.url)
         questions = list(problems)
-        out = b.generate([[{"role": "user", "content": q}] for q in questions], SamplingParams(n=2, max_tokens=4096))
+        out = b.generate(
+            [[{"role": "user", "content": q}] for q in questions], SamplingParams(n=2, max_tokens=4096)
+        )
     for q, samples in zip(questions, out, strict=True):
         gold = problems[q][1].answer
         for c in samples:

@@ -38,7 +38,10 @@ def test_generate_and_continue_on_gpu():
         out = b.generate([[{"role": "user", "content": "What is 2+2?"}]], SamplingParams(n=2, max_tokens=32))
         assert len(out[0]) == 2 and all(c.completion_tokens > 0 for c in out[0])
         cont = b.continue_prefix(
-            [[{"role": "user", "content": "What is 2+2?"}]], ["2+2 is"], SamplingParams(max_tokens=8), ["Wait"]
+            [[{"role": "user", "content": "What is 2+2?"}]],
+            ["2+2 is"],
+            SamplingParams(max_tokens=8),
+            ["Wait"],
         )
         assert cont[0][0].text and "banned_violation" not in cont[0][0].meta
     finally:

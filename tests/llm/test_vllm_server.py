@@ -15,8 +15,19 @@ from reasonmill.llm.vllm_server import ManagedServer
 
 from .conftest import user
 
-STAND_IN = [sys.executable, "-m", "reasonmill.llm.loopback", "--host", "{host}", "--port", "{port}",
-            "--model", "{model}", "--startup-delay", "0.3"]
+STAND_IN = [
+    sys.executable,
+    "-m",
+    "reasonmill.llm.loopback",
+    "--host",
+    "{host}",
+    "--port",
+    "{port}",
+    "--model",
+    "{model}",
+    "--startup-delay",
+    "0.3",
+]
 
 
 def gone(pid: int) -> bool:
@@ -29,10 +40,16 @@ def gone(pid: int) -> bool:
 
 
 def test_backend_starts_serves_and_stops_the_server(tmp_path):
-    b = make_backend({
-        "kind": "vllm_server", "model": "tiny", "command": STAND_IN, "replicas": 2,
-        "log_path": str(tmp_path / "server-{replica}.log"), "startup_timeout_s": 30,
-    })
+    b = make_backend(
+        {
+            "kind": "vllm_server",
+            "model": "tiny",
+            "command": STAND_IN,
+            "replicas": 2,
+            "log_path": str(tmp_path / "server-{replica}.log"),
+            "startup_timeout_s": 30,
+        }
+    )
     pids = [s.proc.pid for s in b.servers]
     try:
         out = b.generate([user(f"q{i}") for i in range(6)], SamplingParams())
@@ -58,16 +75,21 @@ def test_missing_executable_is_a_clear_error():
 
 
 def test_never_healthy_times_out_and_leaves_no_process(tmp_path):
-    server = ManagedServer([sys.executable, "-c", "import time; time.sleep(60)"], startup_timeout_s=1.0,
-                           log_path=tmp_path / "log.txt")
+    server = ManagedServer(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        startup_timeout_s=1.0,
+        log_path=tmp_path / "log.txt",
+    )
     with pytest.raises(LLMServerError, match="not healthy"):
         server.start()
     assert server.proc is None
 
 
 def test_stubborn_server_is_killed_after_the_grace_period(tmp_path):
-    code = ("import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "from reasonmill.llm.loopback import main; main(['--port', '{port}'])")
+    code = (
+        "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "from reasonmill.llm.loopback import main; main(['--port', '{port}'])"
+    )
     server = ManagedServer([sys.executable, "-c", code], stop_timeout_s=0.5, log_path=tmp_path / "log.txt")
     with server:
         pid = server.proc.pid
