@@ -115,24 +115,34 @@ KIND_MODULES = (
 BACKENDS: Registry[BackendKind] = Registry("llm backend", loader=_load_kinds)
 
 
-def make_backend(config: Mapping[str, Any] | BackendConfig) -> LLMBackend:
+def make_backend(
+    config: Mapping[str, Any] | BackendConfig, *, cache: Any = None, tag: str = ""
+) -> LLMBackend:
     """Build a backend from a config dict such as `{"kind": "openai", "model": ..., "base_url": ...}`.
 
     Validation happens here, once: an unknown kind lists the known ones; a bad field is a
-    `ConfigError` naming it.
+    `ConfigError` naming it. With `cache` (a `RequestCache` or the path of its SQLite file, e.g.
+    under the build's output folder) the backend is wrapped in a `CachedBackend` keyed with `tag`
+    (the calling stage and its version).
     """
     if isinstance(config, BackendConfig):
-        return BACKENDS.get(config.kind).factory(config)
-    if "kind" not in config:
-        raise ConfigError("llm.kind", f"missing; one of {', '.join(BACKENDS.names())}")
-    entry = BACKENDS.get(str(config["kind"]))
-    try:
-        parsed = entry.config.model_validate(dict(config))
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"llm.{loc}", err["msg"]) from None
-    return entry.factory(parsed)
+        backend = BACKENDS.get(config.kind).factory(config)
+    else:
+        if "kind" not in config:
+            raise ConfigError("llm.kind", f"missing; one of {', '.join(BACKENDS.names())}")
+        entry = BACKENDS.get(str(config["kind"]))
+        try:
+            parsed = entry.config.model_validate(dict(config))
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"llm.{loc}", err["msg"]) from None
+        backend = entry.factory(parsed)
+    if cache is None:
+        return backend
+    from reasonmill.llm.cache import CachedBackend, RequestCache  # cache imports this module
+
+    return CachedBackend(backend, cache if isinstance(cache, RequestCache) else RequestCache(cache), tag)
 
 
 class LoopThread:

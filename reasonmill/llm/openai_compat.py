@@ -19,11 +19,16 @@ Prefix continuation (`continue_prefix`):
   plain `role: content` blocks followed by the prefix and sent to `/v1/completions`. It does not
   apply the model's chat template: use it only for base models or servers you know render so.
 
-Banned opening words: `logit_bias` would need the server's token ids and would apply to every
-position, not just the first, so this backend bans by rejection: sample, and resample (with a
-derived seed) the samples whose continuation opens with a banned word, up to
-`banned_max_tries` rounds. A sample that still opens with one is returned with
-`meta["banned_violation"]` set, so the caller can reject it; `stats.banned_resamples` counts.
+Banned opening words:
+- when `banned_token_ids` gives the token ids that start a word (for the served model's
+  tokenizer; the client has no tokenizer), the first token is sampled alone with those ids at
+  `logit_bias` -100, and each sample then continues freely from prefix + that token (two requests
+  per sample: `logit_bias` holds for every position of a request, and only the first may be banned);
+- for every other word, and as a check after the first phase, by rejection: resample (with a
+  derived seed) the samples whose continuation opens with a banned word, up to
+  `banned_max_tries` rounds.
+A sample that still opens with a banned word is returned with `meta["banned_violation"]` set, so
+the caller can reject it; `stats.banned_resamples` counts the resamples.
 
 API key: read from the environment variable named by `api_key_env`, never from the config text;
 servers that need none (vLLM, loopback) get the placeholder "EMPTY".
@@ -85,6 +90,10 @@ class ClientOptions(BackendConfig):
     prefix_mode: Literal["chat_continue", "completions"] = "chat_continue"
     banned_max_tries: int = Field(4, ge=1)
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every request")
+    banned_token_ids: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="word -> ids of the tokens that can start it, for this server's tokenizer; enables logit_bias",
+    )
     http_transport: Literal["auto", "httpx", "aiohttp"] = Field(
         "auto",
         description="the SDK's transport; auto = aiohttp when importable (about 1/3 less CPU per request)",
@@ -298,8 +307,9 @@ class OpenAICompatBackend:
         prefix: str | None = None,
         n: int | None = None,
         seed: int | None = None,
+        overrides: dict[str, Any] | None = None,
     ) -> list[Completion]:
-        payload = self._params(sampling, n, seed)
+        payload = {**self._params(sampling, n, seed), **(overrides or {})}
         payload["messages"] = [m.as_dict() for m in messages]
         extra = dict(self.config.extra_body)
         if prefix is not None:
@@ -308,19 +318,70 @@ class OpenAICompatBackend:
         return await self._request("chat", payload, extra, payload["n"])
 
     async def _completion(
-        self, prompt: str, sampling: SamplingParams, n: int | None = None, seed: int | None = None
+        self,
+        prompt: str,
+        sampling: SamplingParams,
+        n: int | None = None,
+        seed: int | None = None,
+        overrides: dict[str, Any] | None = None,
     ) -> list[Completion]:
-        payload = self._params(sampling, n, seed)
+        payload = {**self._params(sampling, n, seed), **(overrides or {})}
         payload["prompt"] = prompt
         return await self._request("completion", payload, dict(self.config.extra_body), payload["n"])
+
+    async def _from_prefix(
+        self,
+        messages: list[Message],
+        prefix: str,
+        sampling: SamplingParams,
+        n: int,
+        seed: int | None,
+        overrides: dict[str, Any] | None = None,
+    ) -> list[Completion]:
+        if self.config.prefix_mode == "completions":
+            return await self._completion(render_plain(messages, prefix), sampling, n, seed, overrides)
+        return await self._chat(messages, sampling, prefix=prefix, n=n, seed=seed, overrides=overrides)
+
+    def _logit_bias(self, banned: list[str]) -> dict[str, int]:
+        ids = self.config.banned_token_ids
+        return {str(t): -100 for w in banned for t in ids.get(w, ())}
+
+    async def _sample_banned_first(
+        self,
+        messages: list[Message],
+        prefix: str,
+        sampling: SamplingParams,
+        n: int,
+        seed: int | None,
+        bias: dict[str, int],
+    ) -> list[Completion]:
+        # Two phases, because `logit_bias` holds for every position of a request: first one token
+        # with the banned ids at -100, then each sample continues freely from prefix + that token.
+        firsts = await self._from_prefix(
+            messages, prefix, sampling, n, seed, {"max_tokens": 1, "logit_bias": bias}
+        )
+        rest_sampling = sampling.model_copy(update={"max_tokens": max(1, sampling.max_tokens - 1)})
+
+        async def finish(first: Completion) -> Completion:
+            if not first.text or first.error is not None or first.finish_reason != "length":
+                return first  # failed, or the reply ended after one token
+            rest = (await self._from_prefix(messages, prefix + first.text, rest_sampling, 1, seed))[0]
+            rest.text = first.text + rest.text
+            rest.completion_tokens += first.completion_tokens
+            rest.meta["first_token_logit_bias"] = True
+            return rest
+
+        return list(await asyncio.gather(*(finish(f) for f in firsts)))
 
     async def _continue(
         self, messages: list[Message], prefix: str, sampling: SamplingParams, banned: list[str]
     ) -> list[Completion]:
+        bias = self._logit_bias(banned)
+
         async def sample(n: int, seed: int | None) -> list[Completion]:
-            if self.config.prefix_mode == "completions":
-                return await self._completion(render_plain(messages, prefix), sampling, n, seed)
-            return await self._chat(messages, sampling, prefix=prefix, n=n, seed=seed)
+            if bias:
+                return await self._sample_banned_first(messages, prefix, sampling, n, seed, bias)
+            return await self._from_prefix(messages, prefix, sampling, n, seed)
 
         out = await sample(sampling.n, sampling.seed)
         if not banned:

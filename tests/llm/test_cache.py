@@ -87,3 +87,15 @@ def test_cache_is_safe_across_threads(tmp_path):
         t.join()
     assert len(cache) == 80
     assert len(cache.get("k0")) == 16
+
+
+def test_make_backend_with_a_cache_path(server, tmp_path):
+    from reasonmill.llm.base import make_backend
+
+    cfg = {"kind": "openai", "model": "loopback", "base_url": server.url}
+    for _ in range(2):
+        b = make_backend(cfg, cache=tmp_path / "out" / "llm-cache.sqlite", tag="seed_synthesis:v1")
+        assert isinstance(b, CachedBackend)
+        b.generate([user("q")], SamplingParams())
+        b.close()
+    assert server.counts["requests"] == 1

@@ -221,3 +221,24 @@ def test_faults_and_timeouts_on_each_transport(server, backend_for, transport):
     out = fast.generate([user("slow")], SamplingParams())
     assert out[0][0].finish_reason == "error" and "after 2 tries" in out[0][0].error
     assert time.monotonic() - t0 < 0.9
+
+
+def test_banned_first_token_by_logit_bias_when_ids_are_known(server, backend_for):
+    seen: list[dict] = []
+
+    def responder(req: ReplyRequest) -> str:
+        seen.append(dict(req.params))
+        if req.params.get("logit_bias"):
+            return "So then"  # cut to one token by max_tokens=1
+        assert req.prefix.endswith("So")
+        return " x = 3."
+
+    server._state.responder = responder
+    b = backend_for(server.url, banned_token_ids={"Wait": [42, 7]})
+    out = b.continue_prefix([user("q")], ["x + 1 = 4."], SamplingParams(max_tokens=20, n=2), ["Wait", "Hmm"])
+    assert [c.text for c in out[0]] == ["So x = 3.", "So x = 3."]
+    assert out[0][0].meta["first_token_logit_bias"] and "banned_violation" not in out[0][0].meta
+    assert (
+        seen[0]["logit_bias"] == {"42": -100, "7": -100} and seen[0]["max_tokens"] == 1 and seen[0]["n"] == 2
+    )
+    assert all("logit_bias" not in p and p["max_tokens"] == 19 and p["n"] == 1 for p in seen[2:])
