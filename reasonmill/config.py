@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reasonmill.errors import ConfigError
 
@@ -52,23 +52,58 @@ class ComposeRule(Strict):
     hops: int = Field(default=2, ge=2, le=6)
 
 
+class LLMComposeConfig(Strict):
+    """LLM multi-hop composition of synthesized seeds (`synthesis`): per background sample,
+    `per_sample` questions, each under a different principle drawn from `principles`."""
+
+    backend: str
+    principles: list[str] = Field(default_factory=lambda: ["bridging", "comparison", "temporal"], min_length=1)
+    per_sample: int = Field(default=1, ge=1)
+    temperature: float = Field(default=0.7, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
+
+
 class ComposeConfig(Strict):
-    """Multi-hop composition: which principles, how many items, and whether seeds pass through."""
+    """Multi-hop composition: which principles, how many items, and whether seeds pass through.
+
+    `rules` compose procedural seeds programmatically; `llm` (optional) composes LLM seeds.
+    """
 
     rules: list[ComposeRule] = Field(
         default_factory=lambda: [ComposeRule(principle="bridging", count=100, hops=2)]
     )
     keep_seeds: bool = True
+    llm: LLMComposeConfig | None = None
+
+
+LLM_TEACHER_PREFIX = "llm:"
+"""`distill.teacher: "llm:NAME"` names the LLM backend NAME under `llm.backends` as the teacher.
+
+Why a prefix rather than a bare backend name: teacher registry names ("programmatic") and backend
+names are chosen by different people; the prefix keeps the two vocabularies from colliding.
+"""
 
 
 class DistillConfig(Strict):
-    """Trace distillation: the teacher, samples per question and backtracking per level."""
+    """Trace distillation: the teacher, samples per question and backtracking per level.
+
+    `teacher` is a registered teacher ("programmatic") or "llm:NAME" for the backend NAME under
+    `llm.backends`; the sampling knobs apply to LLM teachers only.
+    """
 
     teacher: str = "programmatic"
     samples: int = Field(default=2, ge=1, le=64)
     # Backtracks the programmatic teacher narrates at each level (index = level - 1; the last value
     # repeats for higher levels): harder items get more dead ends, as in the backtracking study.
     backtracks_by_level: list[int] = Field(default_factory=lambda: [0, 1, 1, 3, 5], min_length=1)
+    temperature: float = Field(default=0.6, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=4096, ge=1)
+
+    def llm_backend(self) -> str | None:
+        """The backend name of an "llm:NAME" teacher, else None."""
+        return self.teacher[len(LLM_TEACHER_PREFIX) :] if self.teacher.startswith(LLM_TEACHER_PREFIX) else None
 
 
 class RetroSearchConfig(Strict):
@@ -95,6 +130,34 @@ class VerifyConfig(Strict):
     timeout_s: float = Field(default=10.0, gt=0)
     # What a record needs to be kept: at least one trace whose answer verified.
     require_passing_trace: bool = True
+    # LLM backend (a name under `llm.backends`) that judges kind "free_form" answers; None leaves
+    # them unverifiable. A candidate passes at judge score >= judge_threshold.
+    judge: str | None = None
+    judge_threshold: float = Field(default=0.5, ge=0, le=1)
+
+
+class StudentConfig(Strict):
+    """Empirical difficulty: `k` student samples per record, pass rate and difficulty = 1 - rate.
+
+    With `filter`, records whose pass rate falls outside `band` (inclusive) are rejected as
+    `too_easy` / `too_hard` (balanced online filtering keeps [0.2, 0.8] for RL).
+    """
+
+    backend: str
+    k: int = Field(default=8, ge=1, le=256)
+    band: tuple[float, float] = (0.2, 0.8)
+    filter: bool = False
+    temperature: float = Field(default=1.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=2048, ge=1)
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"needs 0 <= low <= high <= 1, got {list(v)}")
+        return v
 
 
 class ScoreConfig(Strict):
@@ -103,12 +166,55 @@ class ScoreConfig(Strict):
     dedup: bool = True
     decontaminate: bool = True
     ngram: int = Field(default=13, ge=4)
+    student: StudentConfig | None = None
 
 
 class ExportConfig(Strict):
     """Corpus export: rows per corpus file."""
 
     rows_per_file: int = Field(default=50_000, ge=1)
+
+
+class LLMConfig(Strict):
+    """Named LLM backends (each validated by its kind's own config model in `reasonmill.llm`) and
+    whether requests are cached in the build folder (`OUT/llm_cache.sqlite`)."""
+
+    backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cache: bool = True
+
+    @field_validator("backends")
+    @classmethod
+    def _valid_backends(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from reasonmill.llm.base import BACKENDS  # lazy: only builds that name a backend pay for it
+
+        for name, cfg in v.items():
+            where = f"llm.backends.{name}"
+            kind = cfg.get("kind")
+            if kind not in BACKENDS:
+                raise ConfigError(f"{where}.kind", f"unknown backend kind {kind!r}; known: {', '.join(BACKENDS.names())}")
+            try:
+                BACKENDS.get(kind).config.model_validate(cfg)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ConfigError(f"{where}.{_field_path(err['loc'])}", err["msg"]) from None
+        return v
+
+
+class SynthesisConfig(Strict):
+    """MindGYM seed synthesis: `count` background samples, each with up to `subquestions`
+    single-hop questions, over `areas` (empty = all eight). Written as extra seed shards after the
+    procedural ones, `samples_per_shard` samples each (None: shard_rows // subquestions)."""
+
+    backend: str
+    count: int = Field(ge=0)
+    areas: list[str] = Field(default_factory=list)
+    subquestions: int = Field(default=5, ge=1, le=5)
+    samples_per_shard: int | None = Field(default=None, ge=1)
+    dedup_threshold: float = Field(default=0.75, gt=0, le=1)
+    max_retries: int = Field(default=5, ge=0)
+    temperature: float = Field(default=0.9, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
 
 
 class BuildConfig(Strict):
@@ -130,6 +236,26 @@ class BuildConfig(Strict):
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    synthesis: SynthesisConfig | None = None
+
+    @model_validator(mode="after")
+    def _backend_names_exist(self) -> BuildConfig:
+        known = self.llm.backends
+        refs = [
+            ("synthesis.backend", self.synthesis.backend if self.synthesis else None),
+            ("compose.llm.backend", self.compose.llm.backend if self.compose.llm else None),
+            ("distill.teacher", self.distill.llm_backend()),
+            ("verify.judge", self.verify.judge),
+            ("score.student.backend", self.score.student.backend if self.score.student else None),
+        ]
+        if self.retro_search.reviser != "programmatic":
+            refs.append(("retro_search.reviser", self.retro_search.reviser.removeprefix(LLM_TEACHER_PREFIX)))
+        for where, name in refs:
+            if name is not None and name not in known:
+                names = ", ".join(sorted(known)) or "(none: add them under llm.backends)"
+                raise ConfigError(where, f"unknown LLM backend '{name}'; known: {names}")
+        return self
 
     def config_hash(self) -> str:
         """Hash of the canonical JSON of this config: equal configs, equal hashes."""
@@ -160,6 +286,9 @@ def validate_config(data: dict[str, Any] | None, source: str = "config") -> Buil
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
+        inner = (first.get("ctx") or {}).get("error")
+        if isinstance(inner, ConfigError):  # raised by a validator that knows the exact field
+            raise inner from None
         lines = [f"{_field_path(e['loc'])}: {e['msg']}" for e in errors]
         more = f" (and {len(errors) - 1} more: {'; '.join(lines[1:])})" if len(errors) > 1 else ""
         raise ConfigError(_field_path(first["loc"]), f"{first['msg']} in {source}{more}") from None
