@@ -39,10 +39,13 @@ def make_stage(name: str, config: BuildConfig, out: Path) -> Stage:
     """Instantiate stage `name` for this build (stages that need more context get it here)."""
     cls = STAGES.get(name)
     if name == "compose":
-        return cls(config, num_input_shards=num_shards(config))
-    if name == "score":
-        return cls(config, state_dir=Path(out) / name)
-    return cls(config)
+        stage = cls(config, num_input_shards=num_shards(config))
+    elif name == "score":
+        stage = cls(config, state_dir=Path(out) / name)
+    else:
+        stage = cls(config)
+    stage.out = Path(out)  # LLM stages keep their request cache in the build folder
+    return stage
 
 
 def num_shards(config: BuildConfig) -> int:

@@ -29,9 +29,17 @@ class Stage(ABC):
     version: ClassVar[str] = "1"
     # Config sections whose values change this stage's output (besides `seed` and `shard_rows`).
     sections: ClassVar[tuple[str, ...]] = ()
+    # The build folder, set by the runner (`make_stage`); stages that call an LLM keep their
+    # request cache there. None when a stage is built on its own (tests, shard planning).
+    out: Path | None = None
 
     def __init__(self, config: BuildConfig) -> None:
         self.config = config
+
+    @property
+    def llm_tag(self) -> str:
+        """The request-cache tag of this stage: its name and version (a new version misses)."""
+        return f"{self.name}:{self.version}"
 
     def prepare(self, out: Path, input_shards: list[Path]) -> None:
         """Compute state that spans shards (e.g. dedup tables) before shards run. Default: none."""

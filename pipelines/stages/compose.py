@@ -6,6 +6,14 @@ shards. Item `j` of a rule draws its parents from its shard's seeds with
 non-integer answer to bridge) is redrawn up to `MAX_DRAWS` times, and the misses are counted.
 Seeds pass through unchanged when `keep_seeds` is set, else they end as `composed_away`
 rejections, so every seed read is accounted for.
+
+Rules compose procedural seeds only, and their counts are spread over the procedural shards.
+With `compose.llm`, the MindGYM sub-questions of each background sample in the shard (grouped by
+`problem.meta["mindgym"]["sample"]`, two or more needed) are composed by the LLM
+(`reasonmill.generators.llm.compose`) under `per_sample` principles drawn without replacement by
+`item_rng("llm_compose", seed, sample)`. Item (sample t, principle p) has index
+`3 t + position of p in LLM_PRINCIPLES`. A malformed, truncated or failed reply, or an answer
+inconsistent with the sub-answers, is a rejection that keeps the raw reply in `record.meta["llm"]`.
 """
 
 from __future__ import annotations
@@ -15,8 +23,14 @@ from collections.abc import Iterable, Iterator
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
 from reasonmill.generators import PRINCIPLES
+from reasonmill.generators.llm.compose import LLM_PRINCIPLES, ComposeJob, compose_many
+from reasonmill.generators.llm.mindgym import SubQuestion
+from reasonmill.generators.llm.parsing import infer_kind
+from reasonmill.llm.types import SamplingParams
+from reasonmill.pipelines.llm import open_backend
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-from reasonmill.records import Record, Rejection
+from reasonmill.pipelines.stages.seeds import SeedStage
+from reasonmill.records import AnswerKind, Problem, Record, Rejection
 from reasonmill.rng import item_rng
 from reasonmill.shards import ShardCounts
 
@@ -28,7 +42,7 @@ class ComposeStage(Stage):
 
     name = "compose"
     version = "1"
-    sections = ("seeds", "compose")
+    sections = ("seeds", "synthesis", "compose", "llm")
 
     def __init__(self, config: BuildConfig, num_input_shards: int = 1) -> None:
         super().__init__(config)
@@ -38,10 +52,18 @@ class ComposeStage(Stage):
             p = PRINCIPLES.get(rule.principle)
             if rule.hops < p.min_hops:
                 raise ConfigError(f"compose.rules[{i}].hops", f"{rule.principle} needs at least {p.min_hops} hops")
+        if config.compose.llm is not None:
+            for i, name in enumerate(config.compose.llm.principles):
+                if name not in LLM_PRINCIPLES:
+                    raise ConfigError(f"compose.llm.principles[{i}]", f"unknown LLM principle '{name}'; known: {', '.join(LLM_PRINCIPLES)}")
         self.num_input_shards = num_input_shards
+        # Synthesized seeds live in shards after the procedural ones; rules only use those.
+        self.rule_shards = max(1, min(num_input_shards, SeedStage(config).procedural_shards))
 
     def _share(self, total: int, shard: int) -> range:
-        n = self.num_input_shards
+        n = self.rule_shards
+        if shard >= n:
+            return range(0)
         start = shard * total // n
         return range(start, (shard + 1) * total // n)
 
@@ -56,6 +78,8 @@ class ComposeStage(Stage):
             else:
                 counts.reject("composed_away")
                 yield Rejection(rec, self.name, "composed_away", "compose.keep_seeds is false")
+        yield from self._compose_llm([s for s in seeds if "mindgym" in s.problem.meta], counts)
+        seeds = [s for s in seeds if "mindgym" not in s.problem.meta]
         for rule in self.config.compose.rules:
             principle = PRINCIPLES.get(rule.principle)
             if len(seeds) < rule.hops:
@@ -85,6 +109,53 @@ class ComposeStage(Stage):
                     principle=rule.principle,
                     meta={"compose": {"hops": rule.hops}},
                 )
+
+
+    def _compose_llm(self, seeds: list[Record], counts: ShardCounts) -> Iterator[Output]:
+        cfg = self.config.compose.llm
+        if cfg is None or not seeds:
+            return
+        groups: dict[int, list[Record]] = {}
+        for rec in seeds:
+            groups.setdefault(int(rec.problem.meta["mindgym"]["sample"]), []).append(rec)
+        jobs: list[tuple[int, str, list[Record], ComposeJob]] = []
+        for t, recs in sorted(groups.items()):
+            if len(recs) < 2:
+                counts.extra["llm_compose_too_few_subs"] = counts.extra.get("llm_compose_too_few_subs", 0) + 1
+                continue
+            recs.sort(key=lambda r: r.index)
+            subs = [SubQuestion(r.problem.meta["mindgym"]["sub_question"], r.problem.answer) for r in recs]
+            background = recs[0].problem.meta["mindgym"]["background"]
+            rng = item_rng("llm_compose", self.config.seed, t)
+            for name in rng.sample(cfg.principles, min(cfg.per_sample, len(cfg.principles))):
+                jobs.append((t, name, recs, ComposeJob(name, background, subs)))
+        if not jobs:
+            return
+        sampling = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed)
+        with open_backend(self.config, cfg.backend, self.out, self.llm_tag, counts) as backend:
+            results = compose_many(backend, [j for *_, j in jobs], sampling)
+        order = list(LLM_PRINCIPLES)
+        for (t, name, recs, job), res in zip(jobs, results, strict=True):
+            index = len(order) * t + order.index(name)
+            ids = [r.id for r in recs]
+            info = {"sample": t, "area": recs[0].problem.meta["mindgym"]["area"], "background": job.background, "hops": len(recs)}
+            question = f"{job.background}\n\n{res.qa.question}" if res.qa else job.background
+            answer = res.qa.answer if res.qa else ""
+            problem = Problem(question, answer, infer_kind(answer) if answer else AnswerKind.FREE_FORM.value,
+                              meta={"mindgym_compose": {**info, "check": res.check, "reasoning": res.qa.reasoning if res.qa else ""}})
+            rec = Record(
+                id=Record.make_id(f"mindgym_compose:{name}", self.config.seed, index, problem, ids),
+                source="mindgym_compose", seed=self.config.seed, index=index, level=len(recs), problem=problem,
+                parents=ids, principle=name, meta={"compose": {"hops": len(recs), "llm": True}},
+            )
+            counts.created += 1
+            if res.problem is not None:
+                rec.meta["llm"] = res.problem.as_meta()
+                counts.reject(res.problem.reason)
+                yield Rejection(rec, self.name, res.problem.reason, f"{res.problem.detail}; raw: {res.problem.raw[:1000]!r}")
+                continue
+            counts.written += 1
+            yield rec
 
 
 STAGES.register(ComposeStage.name, ComposeStage)

@@ -7,6 +7,10 @@ rollout that reaches the answer in fewer steps. Revised traces are added beside 
 Each record keeps tokens and steps before and after and one entry per boundary tried in
 `meta["retro_search"]`. With `retro_search.enabled: false` records pass through marked
 "not revised".
+
+`retro_search.reviser` is "programmatic" or the name of an LLM backend under `llm.backends`
+("llm:NAME" also works): an `LLMReviser` prompted like the LLM teacher, opened per shard and
+cached in the build folder like every LLM stage.
 """
 
 from __future__ import annotations
@@ -15,19 +19,37 @@ from collections.abc import Iterable, Iterator
 
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
-from reasonmill.generators.retro_search import ProgrammaticReviser, RetroSearchConfig, Reviser, revise
+from reasonmill.generators.llm.teacher import render_teacher
+from reasonmill.generators.retro_search import (
+    LLMReviser,
+    ProgrammaticReviser,
+    RetroSearchConfig,
+    Reviser,
+    revise,
+)
+from reasonmill.llm.base import LLMBackend
+from reasonmill.pipelines.llm import open_backend
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts
 from reasonmill.verifiers import CheckItem, shared_pool
 
 
-def make_reviser(config: BuildConfig) -> Reviser:
-    """The reviser named by `retro_search.reviser`."""
+def reviser_backend(config: BuildConfig) -> str | None:
+    """The LLM backend name `retro_search.reviser` refers to, or None for "programmatic"."""
     name = config.retro_search.reviser
-    if name == "programmatic":
+    return None if name == "programmatic" else name.removeprefix("llm:")
+
+
+def make_reviser(config: BuildConfig, backend: LLMBackend | None = None) -> Reviser:
+    """The reviser named by `retro_search.reviser` (an LLM reviser needs its open `backend`)."""
+    name = reviser_backend(config)
+    if name is None:
         return ProgrammaticReviser()
-    raise ConfigError("retro_search.reviser", f"unknown reviser '{name}'; known: programmatic")
+    if name not in config.llm.backends or backend is None:
+        known = ", ".join(["programmatic", *sorted(config.llm.backends)])
+        raise ConfigError("retro_search.reviser", f"unknown reviser '{config.retro_search.reviser}'; known: {known}")
+    return LLMReviser(backend, name=f"llm:{name}", render=lambda r: render_teacher(r.problem.question))
 
 
 class RetroSearchStage(Stage):
@@ -40,7 +62,8 @@ class RetroSearchStage(Stage):
     def __init__(self, config: BuildConfig) -> None:
         super().__init__(config)
         rs = config.retro_search
-        self.reviser = make_reviser(config) if rs.enabled else None
+        self.llm_reviser = reviser_backend(config) if rs.enabled else None
+        self.reviser = make_reviser(config) if rs.enabled and self.llm_reviser is None else None
         self.knobs = RetroSearchConfig(
             max_boundaries=rs.max_boundaries,
             rollouts_per_boundary=rs.rollouts_per_boundary,
@@ -52,10 +75,18 @@ class RetroSearchStage(Stage):
         )
 
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
+        if self.llm_reviser is None:
+            yield from self._run(records, counts, self.reviser)
+            return
+        with open_backend(self.config, self.llm_reviser, self.out, self.llm_tag, counts) as backend:
+            outputs = list(self._run(records, counts, make_reviser(self.config, backend)))
+        yield from outputs
+
+    def _run(self, records: Iterable[Record], counts: ShardCounts, reviser: Reviser | None) -> Iterator[Output]:
         pool = shared_pool(self.config.verify.workers, self.config.verify.timeout_s)
         for rec in records:
             counts.read += 1
-            if self.reviser is None:
+            if reviser is None:
                 rec.meta["retro_search"] = {"revised": 0, "reason": "retro_search.enabled is false"}
                 counts.written += 1
                 yield rec
@@ -65,7 +96,7 @@ class RetroSearchStage(Stage):
                 return pool.check_many([CheckItem(rec.problem.kind, rec.problem.answer, t) for t in texts])
 
             try:
-                results = [revise(rec, t, self.reviser, verify, self.knobs) for t in rec.traces]
+                results = [revise(rec, t, reviser, verify, self.knobs) for t in rec.traces]
             except Exception as exc:  # a reviser bug drops nothing silently
                 counts.reject("revision_error")
                 yield Rejection(rec, self.name, "revision_error", f"{type(exc).__name__}: {exc}")
@@ -73,7 +104,7 @@ class RetroSearchStage(Stage):
             revised = [r for r in results if r.revised]
             rec.traces = rec.traces + [r.trace for r in revised]
             rec.meta["retro_search"] = {
-                "reviser": self.reviser.name,
+                "reviser": reviser.name,
                 "revised": len(revised),
                 "traces": [
                     {

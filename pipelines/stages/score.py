@@ -7,6 +7,14 @@ Dedup keeps the first record (in shard order) of each normalised question and re
 share a word 13-gram with one (`contaminated`), using only the hashed fingerprints shipped in
 `data/`. The dedup table spans all shards, so it is computed once by `prepare` and stored beside
 the stage's shards, not recomputed per shard.
+
+Empirical difficulty (`score.student`): each surviving record gets `k` samples from the student
+backend in one batched call per shard, checked like traces (pool, or the judge for free-form).
+`scores["pass_rate"]` = passed / usable samples, where a sample is usable when its request
+completed and its check reached a decision (a timeout or a judge error is neither right nor
+wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass rate below the band is
+`too_hard`, above it `too_easy`, and a record with no usable sample `unscored`; without it such a
+record is kept without a pass rate (the counts go to `record.meta["student"]`).
 """
 
 from __future__ import annotations
@@ -17,8 +25,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from reasonmill.generators.llm.student import sample_students
 from reasonmill.ids import text_fingerprint
+from reasonmill.llm.types import SamplingParams
+from reasonmill.pipelines.checking import check_texts
 from reasonmill.pipelines.decontam import contaminated, load_fingerprints
+from reasonmill.pipelines.llm import open_backend
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts, atomic_write_json
@@ -69,7 +81,70 @@ class ScoreStage(Stage):
         return self._first
 
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
+        if self.config.score.student is None:
+            yield from self._score(records, counts)
+            return
+        outputs = list(self._score(records, counts))
+        kept = [o for o in outputs if isinstance(o, Record)]
+        verdicts = self._student_pass(kept, counts)
+        for o in outputs:
+            if isinstance(o, Record):
+                rejection = self._band(o, verdicts[o.id], counts)
+                if rejection is not None:
+                    yield rejection
+                    continue
+            yield o
+
+    def _student_pass(self, records: list[Record], counts: ShardCounts) -> dict[str, dict[str, int]]:
+        """Sample the student k times per record and check each sample; tallies per record id."""
+        st = self.config.score.student
+        assert st is not None
+        sampling = SamplingParams(temperature=st.temperature, top_p=st.top_p, max_tokens=st.max_tokens, seed=self.config.seed)
+        samples = []
+        if records:
+            with open_backend(self.config, st.backend, self.out, self.llm_tag, counts) as backend:
+                samples = sample_students(backend, [r.problem.question for r in records], st.k, sampling)
+        pairs = [(rec, smp.text) for rec, row in zip(records, samples, strict=True) for smp in row if smp.unusable is None]
+        verdicts = iter(check_texts(self.config, self.out, pairs, counts, f"{self.llm_tag}:student"))
+        tallies = {}
+        for rec, row in zip(records, samples, strict=True):
+            t = {"k": len(row), "passed": 0, "failed": 0, "unusable": 0}
+            for smp in row:
+                v = next(verdicts) if smp.unusable is None else None
+                if v is None or not v.checked:
+                    t["unusable"] += 1
+                else:
+                    t["passed" if v.passed else "failed"] += 1
+            tallies[rec.id] = t
+        return tallies
+
+    def _band(self, rec: Record, tally: dict[str, int], counts: ShardCounts) -> Rejection | None:
+        """Set the pass rate and difficulty of `rec`; a rejection when the band filter drops it."""
+        st = self.config.score.student
+        assert st is not None
+        rec.meta["student"] = tally
+        usable = tally["passed"] + tally["failed"]
+        reason = None
+        if usable:
+            rate = tally["passed"] / usable
+            rec.scores["pass_rate"] = rate
+            rec.scores["difficulty"] = 1.0 - rate
+            lo, hi = st.band
+            reason = "too_hard" if rate < lo else "too_easy" if rate > hi else None
+        else:
+            reason = "unscored"
+        if not st.filter or reason is None:
+            counts.written += 1
+            return None
+        counts.reject(reason)
+        detail = f"pass rate {rec.scores['pass_rate']:.3f} outside {list(st.band)}" if usable else f"no usable student sample of {tally['k']}"
+        return Rejection(rec, self.name, reason, detail)
+
+    def _score(self, records: Iterable[Record], counts: ShardCounts) -> Iterator[Output]:
+        """Dedup, decontamination and intrinsic difficulty; kept records are counted as written
+        only when no student pass follows (the band decides then)."""
         first = self._dedup_table()
+        student = self.config.score.student is not None
         for rec in records:
             counts.read += 1
             if first is not None and first.get(text_fingerprint(rec.problem.question), rec.id) != rec.id:
@@ -87,7 +162,8 @@ class ScoreStage(Stage):
             rec.scores["effort_backtracks"] = float(min((e.get("backtracks", 0) for e in efforts), default=0))
             rec.scores["difficulty_intrinsic"] = nodes / (nodes + 10) if nodes else 0.0
             rec.scores["trace_tokens_min"] = float(min((t.tokens for t in passing), default=0))
-            counts.written += 1
+            if not student:
+                counts.written += 1
             yield rec
 
 

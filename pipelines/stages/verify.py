@@ -4,6 +4,10 @@ The gold answer is first checked against itself, so a gold the verifier cannot r
 `unverifiable_gold` rejection, not a record whose traces all look wrong. Each trace keeps its
 verdict; a record is kept when at least one trace passed (`no_correct_trace` otherwise, with
 every trace's reason in the detail).
+
+Kind "free_form" goes to the LLM judge named by `verify.judge`, in this process and batched
+(`reasonmill.pipelines.checking`); every other kind goes to the worker pool. A judge reply that
+cannot be read is an `error` verdict (raw text in its detail), never a mismatch.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from reasonmill.pipelines.checking import check_texts, gold_verdicts
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.shards import ShardCounts
-from reasonmill.verifiers import CheckItem, shared_pool
 
 
 class VerifyStage(Stage):
@@ -27,14 +31,11 @@ class VerifyStage(Stage):
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
         cfg = self.config.verify
         recs = list(records)
-        items: list[CheckItem] = []
-        for rec in recs:
-            items.append(CheckItem(rec.problem.kind, rec.problem.answer, rec.problem.answer))
-            items.extend(CheckItem(rec.problem.kind, rec.problem.answer, t.text) for t in rec.traces)
-        verdicts = iter(shared_pool(cfg.workers, cfg.timeout_s).check_many(items))
+        golds = iter(gold_verdicts(self.config, recs, counts, self.out, self.llm_tag))
+        verdicts = iter(check_texts(self.config, self.out, [(rec, t.text) for rec in recs for t in rec.traces], counts, self.llm_tag))
         for rec in recs:
             counts.read += 1
-            gold = next(verdicts)
+            gold = next(golds)
             for t in rec.traces:
                 t.verdict = next(verdicts)
             if not gold.passed:
