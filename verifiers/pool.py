@@ -7,6 +7,14 @@ each item; if the item a worker is on outlives `timeout_s`, the parent kills tha
 a `timeout` verdict for the item, starts a fresh worker and hands it the rest of the chunk. A
 worker that dies (segfault, OOM kill) gives an `error` verdict for its current item, the same way.
 The pool is safe to call from several threads (calls are serialised) and from Prefect tasks.
+
+Items with the same gold go to the same worker, so its cached gold parse is reused. Workers are
+started from a forkserver that has imported the verifiers and warmed math-verify's parser
+(`reasonmill.verifiers._warmup`), and never re-run the caller's `__main__`. The same machinery
+runs `audit` items (every grader side by side) through `audit_many`.
+
+Kind "code" runs candidate programs with their own per-test limits (`VerifyPolicy.sandbox`);
+keep `timeout_s` above tests × `sandbox.wall_s` or a slow-but-passing program reads as a timeout.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "tests" / "benchmarks" / "results"
@@ -57,8 +58,9 @@ def load(limit: int | None) -> dict[str, list[dict]]:
     return {k: v[:limit] if limit else v for k, v in sets.items()}
 
 
-def baseline(rows: list[dict]) -> tuple[list[bool], float]:
-    """Plain math-verify: parse(gold), parse(output), verify — sequential, main thread."""
+def baseline(rows: list[dict]) -> tuple[list[bool], float, float]:
+    """Plain math-verify: parse(gold), parse(output), verify — sequential, main thread.
+    Returns (results, wall seconds, CPU seconds)."""
     import math_verify.parser
     from math_verify import parse, verify
 
@@ -67,27 +69,43 @@ def baseline(rows: list[dict]) -> tuple[list[bool], float]:
     math_verify.parser.parse_latex_cached.cache_clear()
     math_verify.parser.parse_expr_cached.cache_clear()
     out = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for r in rows:
         gold = parse(f"${r['gold']}$")
         pred = parse(r["pred"])
         out.append(bool(gold) and bool(verify(gold, pred)))
-    return out, time.perf_counter() - start
+    return out, time.perf_counter() - start, time.process_time() - cpu
 
 
-def ours(rows: list[dict], workers: int) -> tuple[list, float, float]:
-    """VerifierPool verdicts; returns (verdicts, seconds warm, seconds incl. starting the pool)."""
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_pool(workers: int) -> tuple[Any, float]:
+    """A started `VerifierPool` and the seconds it took to start."""
     from reasonmill.verifiers import CheckItem, VerifierPool
 
-    items = [CheckItem("math", r["gold"], r["pred"]) for r in rows]
     t0 = time.perf_counter()
     pool = VerifierPool(workers=workers, timeout_s=10.0)
-    pool.check_many([CheckItem("math", "1", "1")] * workers)  # start the workers
+    pool.check_many([CheckItem("math", "1", "1")] * workers)
+    return pool, time.perf_counter() - t0
+
+
+def ours(rows: list[dict], pool: Any) -> tuple[list, float, float]:
+    """Verdicts from a started pool; returns (verdicts, wall seconds, CPU seconds of the parent and
+    the workers while checking). Pools live across sets, as the main process of the baseline does."""
+    from reasonmill.verifiers import CheckItem
+
+    items = [CheckItem("math", r["gold"], r["pred"]) for r in rows]
+    pids = [w.proc.pid for w in pool._pool]
+    c1 = sum(cpu_seconds(p) for p in pids) + time.process_time()
     t1 = time.perf_counter()
     verdicts = pool.check_many(items)
     t2 = time.perf_counter()
-    pool.close()
-    return verdicts, t2 - t1, t2 - t0
+    c2 = sum(cpu_seconds(p) for p in pids) + time.process_time()
+    return verdicts, t2 - t1, c2 - c1
 
 
 def main() -> None:
@@ -101,16 +119,19 @@ def main() -> None:
     import reasonmill.verifiers._warmup  # noqa: F401  the baseline gets the same warm parser as the workers
     from reasonmill.verifiers.extract import extract_answer
 
+    pools = {w: start_pool(w) for w in sorted({1, args.workers})}
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_start": os.getloadavg()[0]},
         "workers": args.workers,
         "sets": {},
     }
     for name, rows in load(args.limit).items():
-        base, base_s = baseline(rows)
-        runs = {w: ours(rows, w) for w in sorted({1, args.workers})}
+        base, base_s, base_cpu = baseline(rows)
+        runs = {w: ours(rows, pool) for w, (pool, _) in pools.items()}
         best = min(runs, key=lambda w: runs[w][1])
-        verdicts, warm_s, cold_s = runs[best]
+        verdicts, warm_s, _ = runs[best]
+        cold_s = warm_s + pools[best][1]
+        cpu_1 = runs[1][2]
         # Unlabelled sets are measured against plain math-verify's verdicts.
         labels = [r["label"] if r["label"] is not None else b for r, b in zip(rows, base, strict=True)]
         dis = [
@@ -136,6 +157,9 @@ def main() -> None:
             "speedup": round(base_s / warm_s, 2),
             "speedup_incl_pool_start": round(base_s / cold_s, 2),
             "best_workers": best,
+            "cpu_s_per_1000": round(1000 * cpu_1 / n, 3),
+            "baseline_cpu_s_per_1000": round(1000 * base_cpu / n, 3),
+            "cpu_speedup": round(base_cpu / cpu_1, 2) if cpu_1 else None,
             "answers_per_s_by_workers": {w: round(n / r[1], 1) for w, r in runs.items()},
             "reasons": {k: sum(v.reason == k for v in verdicts) for k in sorted({str(v.reason) for v in verdicts if v.reason})},
             "disagreements": dis,
@@ -144,9 +168,11 @@ def main() -> None:
         print(
             f"{name}: {n} rows, agreement {s['agreement']:.2%} (plain math-verify {s['baseline_agreement']:.2%}), "
             f"{s['answers_per_s']}/s vs {s['baseline_answers_per_s']}/s = {s['speedup']}x "
-            f"({s['speedup_incl_pool_start']}x incl. pool start), {len(dis)} disagreements, "
+            f"({s['speedup_incl_pool_start']}x incl. pool start), CPU {s['cpu_speedup']}x less, {len(dis)} disagreements, "
             f"by workers {s['answers_per_s_by_workers']}"
         )
+    for pool, _ in pools.values():
+        pool.close()
     report["machine"]["load_avg_end"] = os.getloadavg()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "verify.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -167,20 +193,22 @@ def render(report: dict) -> str:
         "Agreement is with the labels (gsm8k_solutions, math500) or, for math500_shifted, with plain math-verify.",
         f"Load average {report['machine']['load_avg_start']:.1f} at the start, {report['machine']['load_avg_end']:.1f} "
         "at the end: the machine is shared, so rates are noisy and a second worker may add nothing.",
+        "CPU seconds (parent + workers, from /proc) do not depend on the load: the CPU ratio is the robust figure.",
         "",
         "Where the speed comes from: gsm8k_solutions — extraction plus the plain-number fast path (no sympy);",
         "math500 — every reference solution's boxed answer is string-equal to the answer column, so the",
         "exact-match fast path decides all 500; math500_shifted — mostly wrong answers that are not plain",
         "numbers, so both sides spend their time in math-verify's LaTeX parser and sympy: parity is expected.",
         "",
-        "| set | rows | agreement | baseline agreement | ours answers/s | baseline answers/s | speed-up | incl. pool start | answers/s by workers |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| set | rows | agreement | baseline agreement | ours answers/s | baseline answers/s | speed-up | incl. pool start | answers/s by workers | CPU s/1000 (1 worker) | baseline CPU s/1000 | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in report["sets"].items():
         lines.append(
             f"| {name} | {s['rows']} | {s['agreement']:.2%} | {s['baseline_agreement']:.2%} | {s['answers_per_s']} | "
             f"{s['baseline_answers_per_s']} | {s['speedup']}x | {s['speedup_incl_pool_start']}x | "
-            f"{', '.join(f'{w}: {v}' for w, v in s['answers_per_s_by_workers'].items())} |"
+            f"{', '.join(f'{w}: {v}' for w, v in s['answers_per_s_by_workers'].items())} | "
+            f"{s['cpu_s_per_1000']} | {s['baseline_cpu_s_per_1000']} | {s['cpu_speedup']}x |"
         )
     for name, s in report["sets"].items():
         lines += ["", f"## Disagreements with the labels: {name} ({len(s['disagreements'])})", ""]
