@@ -11,6 +11,13 @@ Layers, each checked by the hostile-code tests (`tests/verifiers/test_sandbox.py
 | audit hook | a prelude installs `sys.addaudithook` before the candidate runs: `open` outside its directory (reads allowed only in the standard library), sockets, subprocesses, fork/exec/spawn, signals to other processes, ctypes, and file-system changes outside its directory raise `PermissionError` | any CPython ≥ 3.8 |
 | isolated interpreter | `python -I -S -B`: no site-packages, no user site, no environment variables honoured, scrubbed environment, cwd = its temporary directory | everywhere |
 
+Assert-style tests run after the program in its own process. The program cannot read them (the
+file is deleted before it starts) or reach the harness (frames, gc and tracing are blocked), and
+a pass needs a per-run nonce printed after the last assert, so exiting early is not a pass. But a
+deliberately adversarial program can still defeat an `assert f(x) == y` from inside (an object
+whose `__eq__` always says True): for rewards that a policy could learn to hack, prefer
+stdin/stdout tests, which compare text in the parent.
+
 Not guaranteed: the audit hook is a tripwire for Python code, not a security boundary (CPython
 documents that hooks can be bypassed; blocking `ctypes` closes the easy way); without root there is
 no own uid, so RLIMIT_NPROC counts all processes of the calling user and is set from their current
@@ -48,74 +55,90 @@ _PR_SET_PDEATHSIG = 1
 BLOCK_MARK = "reasonmill-sandbox: blocked"
 _UID_BASE = 1_000_000
 
-# The prelude runs first inside the child: read the candidate and the harness, install the audit
-# hook, then execute the candidate in a fresh namespace. argv: root, mode ("run" | "asserts").
+# The prelude runs first inside the child: read the candidate and its tests, delete both files,
+# install the audit hook, then execute the candidate in a fresh namespace. Everything it holds
+# (the tests, the nonce that proves the tests ran) lives in `_main`'s frame, and the hook blocks
+# the ways to reach a frame (sys._getframe, tb_frame/gi_frame reads, gc referrers, tracing).
+# argv: root, mode ("run" | "asserts").
 PRELUDE = r"""
-import os, sys, json
-root, mode = sys.argv[1], sys.argv[2]
-nonce = os.environ.pop("RM_NONCE", "")
-os.chdir(root)
-src = open(os.path.join(root, "main.py"), encoding="utf-8").read()
-tests = json.load(open(os.path.join(root, "tests.json"))) if mode == "asserts" else []
-allow_read = tuple(p for p in sys.path if p) + ("/dev/null", "/dev/urandom")
-network = os.environ.pop("RM_NETWORK", "0") == "1"
-W = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-realpath, fspath = os.path.realpath, os.fspath
-BLOCK = ("subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "os.system",
-         "os.kill", "os.killpg", "pty.", "ctypes.", "os.startfile", "winreg.", "sys.remote_exec")
-PATHS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
-         "os.link", "shutil.rmtree", "shutil.copy", "shutil.move", "os.truncate", "os.utime",
-         "os.chdir", "os.chroot")
-LISTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk")
-def inside(p):
-    try:
-        p = realpath(fspath(p))
-    except Exception:
-        return False
-    return p == root or p.startswith(root + "/")
-def hook(event, args, inside=inside, BLOCK=BLOCK, PATHS=PATHS, LISTS=LISTS, W=W, allow_read=allow_read):
-    if event == "open":
-        path, mode, flags = args
-        if path is None or isinstance(path, int):
-            return
-        writing = bool(flags & W) if flags else False
-        writing = writing or (isinstance(mode, str) and any(c in mode for c in "wax+"))
-        if inside(path):
-            return
-        if not writing and realpath(fspath(path)).startswith(allow_read):
-            return
-        raise PermissionError(f"reasonmill-sandbox: blocked open {path!r}")
-    if event.startswith("socket.") and not network:
-        raise PermissionError(f"reasonmill-sandbox: blocked {event}")
-    if event.startswith(BLOCK):
-        raise PermissionError(f"reasonmill-sandbox: blocked {event}")
-    if event == "import" and args[0] in ("ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters"):
-        raise PermissionError(f"reasonmill-sandbox: blocked import {args[0]}")
-    if event in LISTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
-        if not inside(args[0]) and not realpath(fspath(args[0])).startswith(allow_read):
-            raise PermissionError(f"reasonmill-sandbox: blocked {event} {args[0]!r}")
-        return
-    if event.startswith(PATHS):
-        for a in args[:2]:
-            if isinstance(a, (str, bytes, os.PathLike)) and not inside(a):
-                raise PermissionError(f"reasonmill-sandbox: blocked {event} {a!r}")
-if os.environ.pop("RM_HOOK", "1") == "1":
-    sys.addaudithook(hook)
-sys.argv = ["main.py"]
-code = compile(src, "main.py", "exec")
-del src
-g = {"__name__": "__main__", "__builtins__": __builtins__}
-exec(code, g)
-if mode == "asserts":
-    for i, t in enumerate(tests):
+def _main():
+    import os, sys, json
+    root, mode = sys.argv[1], sys.argv[2]
+    nonce = os.environ.pop("RM_NONCE", "")
+    use_hook = os.environ.pop("RM_HOOK", "1") == "1"
+    network = os.environ.pop("RM_NETWORK", "0") == "1"
+    os.chdir(root)
+    with open(os.path.join(root, "main.py"), encoding="utf-8") as f:
+        src = f.read()
+    tests = []
+    if mode == "asserts":
+        with open(os.path.join(root, "tests.json"), encoding="utf-8") as f:
+            tests = json.load(f)
+    for name in ("main.py", "tests.json"):  # the program must not read its own tests
         try:
-            exec(compile(t, f"test_{i}", "exec"), g)
-        except AssertionError:
-            sys.stdout.flush()
-            sys.stderr.write(f"\nRM_FAILED_TEST {i}\n")
-            sys.exit(1)
-    sys.stdout.flush()
-    sys.stdout.write("\n" + nonce + "\n")
+            os.remove(os.path.join(root, name))
+        except OSError:
+            pass
+    allow_read = tuple(p for p in sys.path if p) + ("/dev/null", "/dev/urandom")
+    W = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    realpath, fspath = os.path.realpath, os.fspath
+    BLOCK = ("subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "os.system",
+             "os.kill", "os.killpg", "pty.", "ctypes.", "os.startfile", "winreg.", "sys.remote_exec",
+             "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects",
+             "gc.get_referrers", "gc.get_referents", "object.__getattr__")
+    PATHS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
+             "os.link", "shutil.rmtree", "shutil.copy", "shutil.move", "os.truncate", "os.utime",
+             "os.chdir", "os.chroot")
+    LISTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk")
+    def inside(p):
+        try:
+            p = realpath(fspath(p))
+        except Exception:
+            return False
+        return p == root or p.startswith(root + "/")
+    def hook(event, args):
+        if event == "open":
+            path, mode, flags = args
+            if path is None or isinstance(path, int):
+                return
+            writing = bool(flags & W) if flags else False
+            writing = writing or (isinstance(mode, str) and any(c in mode for c in "wax+"))
+            if inside(path):
+                return
+            if not writing and realpath(fspath(path)).startswith(allow_read):
+                return
+            raise PermissionError(f"reasonmill-sandbox: blocked open {path!r}")
+        if event.startswith("socket.") and not network:
+            raise PermissionError(f"reasonmill-sandbox: blocked {event}")
+        if event.startswith(BLOCK):
+            raise PermissionError(f"reasonmill-sandbox: blocked {event}")
+        if event == "import" and args[0] in ("ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters"):
+            raise PermissionError(f"reasonmill-sandbox: blocked import {args[0]}")
+        if event in LISTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            if not inside(args[0]) and not realpath(fspath(args[0])).startswith(allow_read):
+                raise PermissionError(f"reasonmill-sandbox: blocked {event} {args[0]!r}")
+            return
+        if event.startswith(PATHS):
+            for a in args[:2]:
+                if isinstance(a, (str, bytes, os.PathLike)) and not inside(a):
+                    raise PermissionError(f"reasonmill-sandbox: blocked {event} {a!r}")
+    code = compile(src, "main.py", "exec")
+    sys.argv = ["main.py"]
+    if use_hook:
+        sys.addaudithook(hook)
+    g = {"__name__": "__main__", "__builtins__": __builtins__}
+    exec(code, g)
+    if mode == "asserts":
+        for i, t in enumerate(tests):
+            try:
+                exec(compile(t, f"test_{i}", "exec"), g)
+            except AssertionError:
+                sys.stdout.flush()
+                sys.stderr.write(f"\nRM_FAILED_TEST {i}\n")
+                sys.exit(1)
+        sys.stdout.flush()
+        sys.stdout.write("\n" + nonce + "\n")
+_main()
 """
 
 

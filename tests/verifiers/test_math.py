@@ -160,3 +160,12 @@ def test_policy_rejects_unknown_fields() -> None:
 def test_equivalent_is_the_bare_cascade() -> None:
     assert equivalent("\\frac{1}{2}", "0.5", P)
     assert not equivalent("\\frac{1}{2}", "0.25", P)
+
+
+def test_policy_math_timeout_turns_a_runaway_answer_into_a_timeout_verdict() -> None:
+    import time
+
+    start = time.monotonic()
+    v = verdict("1", "The answer is \\boxed{9^{9^{9^{9}}}}", VerifyPolicy(math_timeout_s=1))
+    assert (v.passed, v.reason) == (False, Reason.TIMEOUT)
+    assert time.monotonic() - start < 5

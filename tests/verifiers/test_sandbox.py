@@ -33,7 +33,7 @@ HOSTILE = [
     ("sleeping forever", "import time\ntime.sleep(60)", Reason.TIMEOUT, "timeout:"),
     ("fork bomb", "import os\nwhile True:\n    os.fork()", Reason.MISMATCH, "sandbox_violation:"),
     ("memory hog", "x = bytearray(2 * 1024 ** 3)", Reason.MISMATCH, "resource_limit:"),
-    ("growing memory", "a = []\nwhile True:\n    a.append(' ' * 10 ** 7)", Reason.MISMATCH, "resource_limit:"),
+    ("growing memory", "a = []\nwhile True:\n    a.append(' ' * 10 ** 8)", Reason.MISMATCH, "resource_limit:"),
     ("network", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", Reason.MISMATCH, "sandbox_violation:"),
     ("read outside", "print(open('/etc/passwd').read())", Reason.MISMATCH, "sandbox_violation:"),
     ("list outside", "import os\nprint(os.listdir('/work'))", Reason.MISMATCH, "sandbox_violation:"),
@@ -78,6 +78,22 @@ def test_assert_style_tests() -> None:
     # leaving before the tests run is not a pass
     v = code_verdict("import os\ndef add(a, b):\n    return 0\nos._exit(0)", gold)
     assert v.reason == Reason.MISMATCH and v.detail.startswith("crash:")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import sys\nf = sys._getframe(1)",  # reach the harness's frame to print its nonce
+        "try:\n    1/0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__.tb_frame.f_back",
+        "import gc\nprint(len(gc.get_objects()))",
+        "print(open('tests.json').read())",  # read the tests
+    ],
+    ids=["getframe", "traceback-frame", "gc", "read-tests"],
+)
+def test_assert_harness_cannot_be_reached_or_read(program: str) -> None:
+    gold = json.dumps({"asserts": ["assert add(1, 2) == 3"]})
+    v = code_verdict(program + "\ndef add(a, b):\n    return 0", gold)
+    assert v.reason == Reason.MISMATCH and v.detail.startswith(("sandbox_violation:", "crash:")), v
 
 
 def test_bad_spec_and_missing_program() -> None:
