@@ -9,15 +9,17 @@ programmatic teacher can solve it part by part and narrate how the parts connect
 from __future__ import annotations
 
 import random
+import re
 from abc import ABC, abstractmethod
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from reasonmill.generators.base import SolverRun, Step
 from reasonmill.generators.registry import FAMILIES
-
 from reasonmill.records import Problem, Record
 
 PART_SYMBOLS = "ABCDEFGH"
+_BACK = re.compile(r"(Let me go back to step )(\d+)\.$")
 
 
 class Principle(ABC):
@@ -52,7 +54,13 @@ class Principle(ABC):
             steps.append(Step(intro, on_path=len(path) - 1))
             offset = len(path)
             for s in run.steps:
-                steps.append(Step(s.text, None if s.on_path is None else s.on_path + offset))
+                # a detour's "go back to step r" counts the part's own steps: shift to the whole trace
+                text = (
+                    s.text
+                    if s.on_path is not None
+                    else _BACK.sub(lambda m, o=offset: f"{m.group(1)}{int(m.group(2)) + o}.", s.text)
+                )
+                steps.append(Step(text, None if s.on_path is None else s.on_path + offset))
             path.extend(run.path)
             outro = f"So the answer to Part {i + 1} is {PART_SYMBOLS[i]} = {run.answer}."
             path.append(outro)
@@ -82,3 +90,40 @@ def part_entry(source: str, level: int, p: Problem) -> dict[str, Any]:
         "answer": p.answer,
         "spec": p.meta["spec"],
     }
+
+
+def scalar(answer: str) -> Fraction | None:
+    """The answer as an exact rational when it is a single number ("3", "-5/7"), else None.
+
+    Comparison, conjunction and bridging combine numbers; sets, tuples, grids and names do not fit.
+    """
+    try:
+        return Fraction(answer)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def composed(
+    principle: str, lines: list[str], answer: str, parts: list[dict[str, Any]], parents: list[Record]
+) -> Problem:
+    """The composed Problem: question lines, computed answer, and the parts with the parents' ids."""
+    meta = {
+        "compose": {
+            "principle": principle,
+            "parts": parts,
+            "parents": [p.id for p in parents],
+            "hops": len(parts),
+        }
+    }
+    return Problem(question="\n".join(lines), answer=answer, meta=meta)
+
+
+def numeric_parts(parents: list[Record]) -> list[Fraction] | None:
+    """Each parent's answer as a number, or None when any answer is not a single number or a
+    parent has no spec (its family could not solve it again)."""
+    values = [scalar(p.problem.answer) for p in parents]
+    if any(v is None for v in values) or any(
+        "spec" not in p.problem.meta or p.problem.kind != "math" for p in parents
+    ):
+        return None
+    return values  # type: ignore[return-value]

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import random
 
-import sympy as sp
-from reasonmill.generators.composition import PART_SYMBOLS, Principle, part_entry
+from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, part_entry, scalar
 from reasonmill.generators.registry import FAMILIES, PRINCIPLES
-
 from reasonmill.records import Problem, Record
 
 
 def _as_int(answer: str) -> int | None:
-    try:
-        v = sp.Rational(answer)
-    except (TypeError, ValueError, SyntaxError):
-        return None
-    return int(v) if v.q == 1 else None
+    v = scalar(answer)
+    return int(v) if v is not None and v.denominator == 1 else None
 
 
 class Bridging(Principle):
@@ -33,7 +28,12 @@ class Bridging(Principle):
     def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
         first = parents[0]
         value = _as_int(first.problem.answer)
-        if value is None or "spec" not in first.problem.meta:
+        if (
+            value is None
+            or first.problem.kind != "math"
+            or "spec" not in first.problem.meta
+            or len(parents) < self.min_hops
+        ):
             return None
         parts = [part_entry(first.source, first.level, first.problem)]
         lines = [
@@ -53,12 +53,7 @@ class Bridging(Principle):
                 if value is None:
                     return None
         lines.append(f"What is the answer to Part {len(parents)}?")
-        answer = parts[-1]["answer"]
-        return Problem(
-            question="\n".join(lines),
-            answer=answer,
-            meta={"compose": {"principle": self.name, "parts": parts}},
-        )
+        return composed(self.name, lines, parts[-1]["answer"], parts, parents)
 
     def part_intro(self, i: int, parts: list[dict]) -> str:
         if i == 0:

@@ -112,6 +112,23 @@ class ArithmeticExpression(Family):
             meta={"spec": {"tree": tree}},
         )
 
+    def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
+        """The bridged value replaces the leftmost operand (no ÷, so every value stays an integer)."""
+        n, ops, parens, top = LEVELS[params.level]
+        tree = _tree(rng, n, ops.replace("/", ""), parens, top)
+        node = tree
+        if isinstance(node, int):
+            return None
+        while not isinstance(node[1], int):
+            node = node[1]
+        node[1] = value
+        text = _show(tree).replace(f"({value})" if value < 0 else str(value), symbol, 1)
+        return Problem(
+            question=f"Evaluate {text}. Give an integer.",
+            answer=str(_value(tree)),
+            meta={"spec": {"tree": tree}},
+        )
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         tree = problem.meta["spec"]["tree"]
         path = [f"The expression is {_show(tree)}. I work innermost first, × and ÷ before + and −."]

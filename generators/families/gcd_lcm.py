@@ -14,7 +14,6 @@ from math import gcd
 
 from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
 from reasonmill.generators.registry import FAMILIES
-
 from reasonmill.records import Problem
 
 # (how many numbers, digits of the shared factor, digits of the cofactors) per level
@@ -38,9 +37,20 @@ class GcdLcm(Family):
     description = "greatest common divisor / least common multiple (Euclid)"
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
-        count, fdig, cdig = LEVELS[params.level]
-        shared = rng.randint(2, 10**fdig - 1)
-        nums: list[int] = []
+        return self._make(rng, params.level, None, None)
+
+    def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
+        """The bridged value is the first number (its absolute value; 0 and ±1 do not bridge)."""
+        return self._make(rng, params.level, abs(value), symbol) if abs(value) > 1 else None
+
+    def _make(self, rng: random.Random, level: int, first: int | None, symbol: str | None) -> Problem:
+        count, fdig, cdig = LEVELS[level]
+        shared = (
+            rng.randint(2, 10**fdig - 1)
+            if first is None
+            else rng.choice([d for d in range(2, min(first, 999) + 1) if first % d == 0] or [first])
+        )
+        nums: list[int] = [] if first is None else [first]
         while len(nums) < count:
             n = shared * rng.randint(2, 10**cdig * 2)
             if n not in nums:
@@ -50,7 +60,8 @@ class GcdLcm(Family):
         for n in nums[1:]:
             g, m = gcd(g, n), m * n // gcd(m, n)
         word = "greatest common divisor" if want == "gcd" else "least common multiple"
-        q = f"What is the {word} of {', '.join(map(str, nums[:-1]))} and {nums[-1]}?"
+        shown = [symbol or str(nums[0])] + [str(n) for n in nums[1:]]
+        q = f"What is the {word} of {', '.join(shown[:-1])} and {shown[-1]}?"
         return Problem(
             question=q, answer=str(g if want == "gcd" else m), meta={"spec": {"nums": nums, "want": want}}
         )

@@ -26,11 +26,19 @@ class ModularPower(Family):
     description = "a^e mod m by repeated squaring"
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
-        bits, (lo, hi) = LEVELS[params.level]
+        return self._make(rng, params.level, None, None)
+
+    def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
+        """The bridged value is the base (reduced mod m first, as the solver does)."""
+        return self._make(rng, params.level, value, symbol)
+
+    def _make(self, rng: random.Random, level: int, base: int | None, symbol: str | None) -> Problem:
+        bits, (lo, hi) = LEVELS[level]
         m = rng.randint(lo, hi)
-        a = rng.randint(2, m - 1)
+        a = rng.randint(2, m - 1) if base is None else base % m
         e = rng.randint(2 ** (bits - 1), 2**bits - 1)
-        q = f"What is {a}^{e} mod {m}? Give the remainder, an integer from 0 to {m - 1}."
+        shown = f"({symbol} mod {m})" if symbol else str(a)
+        q = f"What is {shown}^{e} mod {m}? Give the remainder, an integer from 0 to {m - 1}."
         return Problem(question=q, answer=str(pow(a, e, m)), meta={"spec": {"a": a, "e": e, "m": m}})
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:

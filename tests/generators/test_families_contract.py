@@ -13,11 +13,11 @@ import statistics
 from typing import Any
 
 import pytest
+
+from reasonmill.errors import ConfigError
 from reasonmill.generators import FAMILIES
 from reasonmill.generators.base import TRANSITION_KEYWORDS
 from reasonmill.generators.teacher import render_trace
-
-from reasonmill.errors import ConfigError
 from reasonmill.rng import item_rng
 
 # Families that need more than a level to run (the reasoning-gym adapter needs a task name).
@@ -96,6 +96,11 @@ def test_solver_narrates_distinct_backtracks_and_reaches_gold(name: str, backtra
         assert [s.on_path for s in on] == list(range(len(run.path)))
         assert all(s.text == run.path[s.on_path] for s in on)
         assert set(run.effort) == {"nodes", "backtracks", "steps"} and run.effort["nodes"] >= 1
+        last = -1  # "go back to step r" names the last step of the correct line told before it
+        for s in run.steps:
+            last = last if s.on_path is None else s.on_path
+            m = re.search(r"Let me go back to step (\d+)\.$", s.text)
+            assert m is None or int(m.group(1)) == last + 1, (s.text, last)
 
 
 @pytest.mark.parametrize("name", FAMILY_NAMES)

@@ -1,0 +1,80 @@
+"""Comparison: solve two or more problems, then compare their answers.
+
+Two questions are asked at random: the largest answer ("Which is larger? Give its value.") or the
+difference (A − B for two parts, largest − smallest for more). Only parts with a single numeric
+answer fit. The gold answer is computed exactly from the parts' gold answers.
+"""
+
+from __future__ import annotations
+
+import random
+
+from reasonmill.generators.base import canon
+from reasonmill.generators.composition import (
+    PART_SYMBOLS,
+    Principle,
+    composed,
+    numeric_parts,
+    part_entry,
+    scalar,
+)
+from reasonmill.generators.registry import PRINCIPLES
+from reasonmill.records import Problem, Record
+
+
+class Comparison(Principle):
+    """Compare the answers of the parts: the largest value, or a difference."""
+
+    name = "comparison"
+    description = "which answer is larger / the difference of the answers"
+
+    def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
+        values = numeric_parts(parents)
+        if values is None:
+            return None
+        mode = rng.choice(["max", "diff"])
+        syms = PART_SYMBOLS[: len(parents)]
+        lines = [f"This problem has {len(parents)} parts."]
+        lines += [
+            f"Part {i + 1} ({s}): {p.problem.question}"
+            for i, (s, p) in enumerate(zip(syms, parents, strict=True))
+        ]
+        if mode == "max":
+            answer = max(values)
+            lines.append(f"Let {', '.join(syms)} be the answers. Which is the largest? Give its value.")
+        elif len(parents) == 2:
+            answer = values[0] - values[1]
+            lines.append("Let A and B be the answers. What is A - B?")
+        else:
+            answer = max(values) - min(values)
+            lines.append(f"Let {', '.join(syms)} be the answers. What is the largest minus the smallest?")
+        problem = composed(
+            self.name,
+            lines,
+            canon(answer),
+            [part_entry(p.source, p.level, p.problem) for p in parents],
+            parents,
+        )
+        problem.meta["compose"]["mode"] = mode
+        return problem
+
+    def combine_steps(self, problem: Problem) -> list[str]:
+        parts, mode = problem.meta["compose"]["parts"], problem.meta["compose"]["mode"]
+        values = [scalar(p["answer"]) for p in parts]
+        named = ", ".join(f"{PART_SYMBOLS[i]} = {p['answer']}" for i, p in enumerate(parts))
+        hi = max(range(len(values)), key=lambda i: values[i])
+        lo = min(range(len(values)), key=lambda i: values[i])
+        if mode == "max":
+            return [
+                f"Comparing {named}: the largest is {PART_SYMBOLS[hi]} = {parts[hi]['answer']}.",
+                f"So the answer is {problem.answer}.",
+            ]
+        if len(parts) == 2:
+            return [f"A - B = {parts[0]['answer']} - ({parts[1]['answer']}) = {problem.answer}."]
+        return [
+            f"Comparing {named}: the largest is {parts[hi]['answer']} and the smallest is {parts[lo]['answer']}.",
+            f"Their difference is {problem.answer}.",
+        ]
+
+
+PRINCIPLES.register(Comparison.name, Comparison())

@@ -1,0 +1,147 @@
+"""One contract over every registered composition principle.
+
+Composed items are deterministic per rng, keep their parents' ids and the principle, carry a gold
+answer computed from the parts (checked here independently), are solved by the narrating solver
+to that answer with distinct backtracks and renumbered returns, and verify (perturbed answers
+fail) when the verifiers package is available.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from fractions import Fraction
+
+import pytest
+
+from reasonmill.generators import FAMILIES, PRINCIPLES
+from reasonmill.generators.teacher import render_trace
+from reasonmill.records import Record
+from reasonmill.rng import item_rng
+
+BRIDGEABLE = ["arithmetic_chain", "arithmetic_expression", "gcd_lcm", "linear_equation", "modular_power"]
+NUMERIC = [
+    "arithmetic_chain",
+    "arithmetic_expression",
+    "counting",
+    "gcd_lcm",
+    "linear_equation",
+    "modular_power",
+    "prime_factors",
+]
+
+
+def _record(source: str, level: int, seed: int, index: int) -> Record:
+    fam = FAMILIES.get(source)
+    problem = fam.generate(item_rng(source, seed, index), fam.params({"level": level}))
+    return Record(
+        id=Record.make_id(source, seed, index, problem),
+        source=source,
+        seed=seed,
+        index=index,
+        level=level,
+        problem=problem,
+    )
+
+
+def _compose(name: str, seed: int, hops: int):
+    """Draw parents until the principle composes them (as the compose stage does)."""
+    principle = PRINCIPLES.get(name)
+    for draw in range(200):
+        rng = item_rng(f"compose:{name}", seed, draw)
+        first = _record(rng.choice(NUMERIC), rng.randint(1, 4), seed, draw)
+        rest = [
+            _record(
+                rng.choice(BRIDGEABLE if name in ("bridging", "chaining") else NUMERIC),
+                rng.randint(1, 4),
+                seed,
+                1000 * draw + k,
+            )
+            for k in range(hops - 1)
+        ]
+        parents = [first, *rest]
+        problem = principle.compose(rng, parents)
+        if problem is not None:
+            return parents, problem
+    raise AssertionError(f"{name} composed nothing in 200 draws")
+
+
+def _hops(name: str) -> list[int]:
+    low = PRINCIPLES.get(name).min_hops
+    return [low, low + 1]
+
+
+CASES = [(n, h) for n in PRINCIPLES.names() for h in _hops(n)]
+
+
+@pytest.mark.parametrize(("name", "hops"), CASES)
+def test_composed_item_keeps_parents_and_principle(name: str, hops: int) -> None:
+    parents, problem = _compose(name, 1, hops)
+    meta = problem.meta["compose"]
+    assert meta["principle"] == name and meta["parents"] == [p.id for p in parents] and meta["hops"] == hops
+    assert [p["family"] for p in meta["parts"]] == [p.source for p in parents]
+    again = (
+        PRINCIPLES.get(name).compose(item_rng("again", 0, 0), parents)
+        if name in ("comparison", "conjunction")
+        else None
+    )
+    if again is not None:  # these do not draw new parts, so only the question mode may differ
+        assert again.meta["compose"]["parents"] == meta["parents"]
+
+
+@pytest.mark.parametrize(("name", "hops"), CASES)
+def test_gold_is_computed_from_the_parts(name: str, hops: int) -> None:
+    for seed in range(3):
+        _, problem = _compose(name, seed, hops)
+        meta = problem.meta["compose"]
+        values = [Fraction(p["answer"]) for p in meta["parts"]]
+        if name in ("bridging", "chaining"):
+            assert problem.answer == meta["parts"][-1]["answer"]
+        elif name == "conjunction":
+            assert problem.answer == "(" + ", ".join(p["answer"] for p in meta["parts"]) + ")"
+        elif meta["mode"] == "max":
+            assert Fraction(problem.answer) == max(values)
+        else:
+            assert Fraction(problem.answer) == (
+                values[0] - values[1] if hops == 2 else max(values) - min(values)
+            )
+
+
+@pytest.mark.parametrize(("name", "hops"), CASES)
+def test_deterministic(name: str, hops: int) -> None:
+    assert _compose(name, 5, hops)[1] == _compose(name, 5, hops)[1]
+
+
+@pytest.mark.parametrize(("name", "hops"), CASES)
+@pytest.mark.parametrize("backtracks", [0, 1, 3, 5])
+def test_solver_reaches_gold_with_distinct_backtracks(name: str, hops: int, backtracks: int) -> None:
+    _, problem = _compose(name, 2, hops)
+    run = PRINCIPLES.get(name).solve(problem, random.Random(7), backtracks)
+    assert run.answer == problem.answer and run.backtracks == backtracks
+    detours = [s.text for s in run.steps if s.on_path is None and s.text.startswith("Alternatively")]
+    assert len(detours) == backtracks == len(set(detours))
+    on = [s for s in run.steps if s.on_path is not None]
+    assert [s.on_path for s in on] == list(range(len(run.path)))
+    # every "go back to step r" points at the path step told just before the detour
+    last = -1
+    for s in run.steps:
+        if s.on_path is not None:
+            last = s.on_path
+        m = re.search(r"Let me go back to step (\d+)\.$", s.text)
+        if m:
+            assert int(m.group(1)) == last + 1, s.text
+    assert render_trace(run).endswith(f"The answer is \\boxed{{{problem.answer}}}.")
+
+
+@pytest.mark.parametrize(("name", "hops"), CASES)
+def test_gold_passes_and_perturbed_fails(name: str, hops: int, check) -> None:
+    _, problem = _compose(name, 3, hops)
+    trace = render_trace(PRINCIPLES.get(name).solve(problem, random.Random(1), 1))
+    assert check(problem.answer, trace, problem.kind).passed
+    wrong = FAMILIES.get("arithmetic_chain").perturb(problem, random.Random(2))
+    assert not check(problem.answer, f"The answer is \\boxed{{{wrong}}}.", problem.kind).passed
+
+
+def test_composition_depth_below_minimum_is_refused() -> None:
+    parents, _ = _compose("bridging", 4, 2)
+    assert PRINCIPLES.get("chaining").compose(random.Random(0), parents) is None
