@@ -27,6 +27,10 @@ _ASSIGN = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(?=[-+$\\\d.])")
 _CURRENCY = re.compile(r"^(?:\\\$|\\\\\$|\$|€|£|¥|USD\s*)")
 
 
+# Letters after a number that are math, not units.
+_NOT_UNITS = {"pi", "sqrt", "log", "ln", "sin", "cos", "tan", "exp", "mod", "choose", "x", "y", "z", "n", "k", "i", "e", "t"}
+
+
 @dataclass(frozen=True, slots=True)
 class PlainNumber:
     """A plain number's candidate values (a percentage may read two ways) and its unit ('' if none)."""
@@ -71,6 +75,8 @@ def read_number(text: str, policy: VerifyPolicy) -> PlainNumber | None:
         t = t[: m.start()].strip()
     if not (_PLAIN.fullmatch(t) or _THOUSANDS.fullmatch(t) or _FRAC.fullmatch(t) or _FRAC_SHORT.fullmatch(t)):
         um = _UNIT.fullmatch(t)
+        if um and _unit_key(um.group("unit")) in _NOT_UNITS:
+            return None  # "2pi", "3 x": math, not a quantity with a unit
         if um:
             t = um.group("num").strip()
             unit = unit or _unit_key(um.group("unit"))

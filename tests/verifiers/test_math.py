@@ -132,6 +132,12 @@ def test_policy_list_order() -> None:
     assert not verdict("1, 2, 3", "\\boxed{3, 1}", unordered).passed
 
 
+def test_math_words_after_a_number_are_not_units() -> None:
+    assert not verdict("2", "\\boxed{2pi}").passed
+    assert not verdict("3", "The answer is 3 x").passed
+    assert read_number("2pi", P) is None and read_number("5 m", P).unit == "m"
+
+
 def test_policy_thousands_separators() -> None:
     assert verdict("1234", "\\boxed{1,234}").passed
     off = VerifyPolicy(thousands_separators=False)
