@@ -103,6 +103,11 @@ def load_policy(spec: str | None) -> VerifyPolicy:
         raise VerifyFileError(f"policy: {exc}") from None
 
 
+def registered_kinds() -> list[str]:
+    """Every answer kind some registered verifier accepts, and the verifiers' own names."""
+    return sorted({k for name, v in VERIFIERS.items() for k in (*v.kinds, name)})
+
+
 def verify_file(
     path: Path,
     out: Path | None = None,
@@ -116,6 +121,9 @@ def verify_file(
     Rows missing `gold` or `prediction` raise `VerifyFileError` naming the row; an unknown kind
     is an `unverifiable` verdict for that row, not an error.
     """
+    known = registered_kinds()
+    if kind_default not in known:
+        raise VerifyFileError(f"unknown answer kind '{kind_default}'; registered kinds: {', '.join(known)}")
     path = Path(path)
     out = Path(out) if out else default_out(path)
     policy = policy or VerifyPolicy()
@@ -163,7 +171,7 @@ def verify_file(
 def verify_command(
     file: Annotated[Path, typer.Argument(help="JSONL or Parquet rows with gold, prediction and optional kind.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the graded rows (default: NAME.verified.EXT).")] = None,
-    kind: Annotated[str, typer.Option(help="Answer kind for rows without one; registered: " + ", ".join(sorted({k for _, v in VERIFIERS.items() for k in v.kinds})) + ".")] = "math",
+    kind: Annotated[str, typer.Option(help="Answer kind for rows without one (an unknown kind is an error listing the registered ones).")] = "math",
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     timeout: Annotated[float, typer.Option(help="Hard per-item timeout, seconds (a timeout is a verdict).")] = 10.0,
     policy: Annotated[str | None, typer.Option(help="VerifyPolicy as inline JSON or a JSON/YAML file, e.g. '{\"percent\": \"fraction\"}'.")] = None,

@@ -58,6 +58,8 @@ def test_errors_name_the_row_and_field(tmp_path: Path) -> None:
     bad.write_text('{"gold": "1", "prediction": "1"}\n{oops\n')
     with pytest.raises(VerifyFileError, match="line 2"):
         verify_file(bad)
+    with pytest.raises(VerifyFileError, match="registered kinds: .*choice.*math"):
+        verify_file(write_jsonl(tmp_path / "y.jsonl", ROWS), kind_default="maths")
     with pytest.raises(VerifyFileError, match="percent_sign"):
         load_policy('{"percent_sign": true}')
 
