@@ -109,6 +109,11 @@ class Family(ABC):
         """
         return None
 
+    def shown_answer(self, problem: Problem) -> str:
+        """The answer as the solver's trace writes it in \\boxed{}: the gold answer itself, except
+        for families whose gold string is a record for their verifier (the reasoning-gym adapter)."""
+        return problem.answer
+
     def perturb(self, problem: Problem, rng: random.Random) -> str:
         """A wrong answer close to the gold one (for contract tests and preference data).
 
