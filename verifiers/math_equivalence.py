@@ -39,6 +39,8 @@ from reasonmill.verifiers.numbers import numbers_equal, read_number, split_list
 
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+# LaTeX that is not prose: environments, text-ish commands with their argument, any other command.
+_LATEX_WORDS = re.compile(r"\\(?:begin|end|text\w*|math\w*|mbox|operatorname)\s*\{[^{}]*\}|\\[a-zA-Z]+")
 
 
 class MathTimeout(BaseException):
@@ -110,7 +112,7 @@ def parse_answer(answer: str) -> tuple[Any, ...]:
 def prose_to_number(answer: str) -> str:
     """The last number of an answer that is a sentence ("Janet makes 18 dollars a day"); else
     the answer unchanged. Keeps "x = 5" and LaTeX as they are."""
-    if len(_PROSE_WORD.findall(re.sub(r"\\text\{[^}]*\}", "", answer))) >= 2:
+    if len(_PROSE_WORD.findall(_LATEX_WORDS.sub(" ", answer))) >= 2:
         nums = _NUMBER.findall(answer)
         if nums:
             return nums[-1].rstrip(".,")

@@ -48,6 +48,9 @@ EQUIVALENT = [
     ("(3, \\frac{\\pi}{2})", "\\boxed{(\\frac{\\pi}{2}, 3)}", False),
     ("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}}", True),
     ("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix} -2 \\\\ 1 \\end{pmatrix}}", False),
+    # found by the audit: "pmatrix" once read as prose, so the matrix became its last number
+    ("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\-7\\end{pmatrix}}", True),
+    ("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\7\\end{pmatrix}}", False),
     ("y = 2x + 3", "The line is \\boxed{y = 2x + 3}", True),
     ("5", "\\boxed{x = 5}", True),
     # bare lists keep their order by default
