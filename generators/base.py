@@ -130,7 +130,7 @@ class Family(ABC):
             i = last.start() + rng.randrange(len(digits))
             d = int(gold[i]) or 1
             return gold[:i] + str((d - 1 + rng.randint(1, 8)) % 9 + 1) + gold[i + 1 :]
-        return gold[: last.start()] + str(int(digits) + rng.randint(1, 3)) + gold[last.end() :]
+        return gold[: last.start()] + str(int(digits) + rng.randint(1, 20)) + gold[last.end() :]
 
 
 def render_steps(steps: list[Step]) -> str:

@@ -83,7 +83,7 @@ def test_solver_narrates_distinct_backtracks_and_reaches_gold(name: str, backtra
         problem = _item(name, 0, i)
         run = fam.solve(problem, item_rng("solve", 0, i), backtracks)
         assert run.answer == fam.shown_answer(problem)
-        assert run.backtracks == backtracks or name == "reasoning_gym"  # the adapter has no search
+        assert run.backtracks == backtracks
         groups = _detours(run)
         assert len(groups) == run.backtracks
         assert len({tuple(g) for g in groups}) == len(groups), "a wrong branch was repeated"
