@@ -13,8 +13,9 @@ relative to the repository —
   is measured against plain math-verify's verdicts).
 
 Baseline, in the same run: plain math-verify as TRL's accuracy reward uses it, sequential on the
-main thread — `verify(parse(gold), parse(full output))` — with the same parser warm-up the pool's
-workers get (`reasonmill.verifiers._warmup`), so neither side pays ANTLR's first-parse cost. Ours: `VerifierPool.check_many` (2 worker
+main thread — `verify(parse(gold), parse(full output))` — each set in a fresh interpreter with the
+same parser warm-up the pool's workers get (`reasonmill.verifiers._warmup`), so neither side pays
+ANTLR's first-parse cost and neither has learnt from an earlier set. Ours: `VerifierPool.check_many` (2 worker
 processes, extraction, fast paths, cached gold parses). Writes tests/benchmarks/results/verify.md
 and verify.json: agreement with the labels, every disagreement (id, label, verdict, short gold and
 extracted answers only — no benchmark text), answers per second and the ratio.
@@ -83,6 +84,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def baseline_fresh(name: str, limit: int | None) -> tuple[list[bool], float, float]:
+    """`baseline` for one set in a fresh interpreter with the workers' warm-up and nothing else, so
+    neither side's parser has learnt from an earlier set."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--baseline-set", name] + (["--limit", str(limit)] if limit else [])
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return out["results"], out["wall"], out["cpu"]
+
+
 def start_pool(workers: int) -> tuple[Any, float]:
     """A started `VerifierPool` and the seconds it took to start."""
     from reasonmill.verifiers import CheckItem, VerifierPool
@@ -113,7 +125,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="first N rows of each set (smoke runs)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--audit-rows", type=int, default=300, help="rows per set for the grader audit")
+    ap.add_argument("--baseline-set", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.baseline_set:  # child mode of baseline_fresh
+        import reasonmill.verifiers._warmup  # noqa: F401
+
+        res, wall, cpu = baseline(load(args.limit)[args.baseline_set])
+        print(json.dumps({"results": res, "wall": wall, "cpu": cpu}))
+        return
     if not data_dir().exists():
         sys.exit(f"benchmark data not found at {data_dir()} (set REASONMILL_BENCHMARKS)")
     import reasonmill.verifiers._warmup  # noqa: F401  the baseline gets the same warm parser as the workers
@@ -126,7 +146,7 @@ def main() -> None:
         "sets": {},
     }
     for name, rows in load(args.limit).items():
-        base, base_s, base_cpu = baseline(rows)
+        base, base_s, base_cpu = baseline_fresh(name, args.limit)
         runs = {w: ours(rows, pool) for w, (pool, _) in pools.items()}
         best = min(runs, key=lambda w: runs[w][1])
         verdicts, warm_s, _ = runs[best]
@@ -171,6 +191,21 @@ def main() -> None:
             f"({s['speedup_incl_pool_start']}x incl. pool start), CPU {s['cpu_speedup']}x less, {len(dis)} disagreements, "
             f"by workers {s['answers_per_s_by_workers']}"
         )
+    # How much does a verdict depend on the grader? Every grader side by side on a sample.
+    from reasonmill.verifiers import CheckItem, summarise_audit
+
+    sets = load(args.limit)
+    report["audit"] = {}
+    for name in ("gsm8k_solutions", "math500", "math500_shifted"):
+        sample = sets[name][: args.audit_rows]
+        rows = pools[max(pools)][0].audit_many([CheckItem("math", r["gold"], r["pred"]) for r in sample])
+        report["audit"][name] = summarise_audit(rows)
+        report["audit"][name]["disagreeing_rows"] = [
+            {"id": r["id"], "gold": a.gold[:40], "answer": (a.answer or "")[:40], "verdict": a.passed, "graders": a.graders}
+            for r, a in zip(sample, rows, strict=True)
+            if a.disagreeing
+        ]
+        print(f"audit {name}: {json.dumps(report['audit'][name]['graders'])}, {len(report['audit'][name]['disagreeing_rows'])} rows disagree")
     for pool, _ in pools.values():
         pool.close()
     report["machine"]["load_avg_end"] = os.getloadavg()[0]
@@ -210,6 +245,28 @@ def render(report: dict) -> str:
             f"{', '.join(f'{w}: {v}' for w, v in s['answers_per_s_by_workers'].items())} | "
             f"{s['cpu_s_per_1000']} | {s['baseline_cpu_s_per_1000']} | {s['cpu_speedup']}x |"
         )
+    lines += [
+        "",
+        "## Grader audit: how much a verdict depends on the grader",
+        "",
+        "Each grader of the cascade run alone on the same extracted answers (first rows of each set);",
+        "agreement is with the cascade's verdict, over the items the grader could decide.",
+        "",
+        "| set | items | rows with a disagreeing grader | fast path | string match | math-verify | sympy simplify |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, a in report.get("audit", {}).items():
+        cells = []
+        for g in ("fast", "string", "math_verify", "sympy"):
+            x = a["graders"][g]
+            cells.append("-" if x["agreement"] is None else f"{x['agreement']:.1%} of {x['decided']}")
+        lines.append(f"| {name} | {a['items']} | {a['rows_with_disagreement']} | " + " | ".join(cells) + " |")
+    for name, a in report.get("audit", {}).items():
+        if a["disagreeing_rows"]:
+            lines += ["", f"Audit rows where a grader disagrees with the verdict, {name}:", ""]
+            lines += ["| id | gold | answer | verdict | graders |", "|---|---|---|---|---|"]
+            for d in a["disagreeing_rows"]:
+                lines.append(f"| {d['id']} | `{d['gold']}` | `{d['answer']}` | {d['verdict']} | {d['graders']} |")
     for name, s in report["sets"].items():
         lines += ["", f"## Disagreements with the labels: {name} ({len(s['disagreements'])})", ""]
         if not s["disagreements"]:
