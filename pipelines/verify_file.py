@@ -27,7 +27,13 @@ from reasonmill.errors import ReasonmillError
 from reasonmill.verifiers import VERIFIERS, CheckItem, VerifyPolicy, shared_pool
 from reasonmill.verifiers.extract import extract_answer, extract_choice
 
-VERDICT_FIELDS = ("verdict_passed", "verdict_reason", "verdict_verifier", "verdict_detail", "extracted_answer")
+VERDICT_FIELDS = (
+    "verdict_passed",
+    "verdict_reason",
+    "verdict_verifier",
+    "verdict_detail",
+    "extracted_answer",
+)
 
 
 class VerifyFileError(ReasonmillError, ValueError):
@@ -88,7 +94,11 @@ def load_policy(spec: str | None) -> VerifyPolicy:
     """A policy from inline JSON, a JSON/YAML file, or None for the defaults; errors name the field."""
     if not spec:
         return VerifyPolicy()
-    text = Path(spec).read_text(encoding="utf-8") if not spec.lstrip().startswith("{") and Path(spec).exists() else spec
+    text = (
+        Path(spec).read_text(encoding="utf-8")
+        if not spec.lstrip().startswith("{") and Path(spec).exists()
+        else spec
+    )
     try:
         import yaml
 
@@ -132,7 +142,9 @@ def verify_file(
     for i, row in enumerate(rows):
         for field in ("gold", "prediction"):
             if field not in row:
-                raise VerifyFileError(f"{path} row {i}: missing field '{field}' (rows need gold, prediction, optional kind)")
+                raise VerifyFileError(
+                    f"{path} row {i}: missing field '{field}' (rows need gold, prediction, optional kind)"
+                )
         kind = row.get("kind") or kind_default
         pred = row["prediction"]
         items.append(CheckItem(str(kind), str(row["gold"]), None if pred is None else str(pred)))
@@ -148,7 +160,9 @@ def verify_file(
             extracted_answer=(
                 extract_choice(item.prediction, policy.choice_letters)
                 if item.kind in ("choice", "multiple_choice")
-                else extract_answer(item.prediction) if item.kind != "code" else None
+                else extract_answer(item.prediction)
+                if item.kind != "code"
+                else None
             ),
         )
     write_rows(rows, out)
@@ -169,12 +183,29 @@ def verify_file(
 
 
 def verify_command(
-    file: Annotated[Path, typer.Argument(help="JSONL or Parquet rows with gold, prediction and optional kind.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the graded rows (default: NAME.verified.EXT).")] = None,
-    kind: Annotated[str, typer.Option(help="Answer kind for rows without one (an unknown kind is an error listing the registered ones).")] = "math",
+    file: Annotated[
+        Path, typer.Argument(help="JSONL or Parquet rows with gold, prediction and optional kind.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where to write the graded rows (default: NAME.verified.EXT)."),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="Answer kind for rows without one (an unknown kind is an error listing the registered ones)."
+        ),
+    ] = "math",
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
-    timeout: Annotated[float, typer.Option(help="Hard per-item timeout, seconds (a timeout is a verdict).")] = 10.0,
-    policy: Annotated[str | None, typer.Option(help="VerifyPolicy as inline JSON or a JSON/YAML file, e.g. '{\"percent\": \"fraction\"}'.")] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Hard per-item timeout, seconds (a timeout is a verdict).")
+    ] = 10.0,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help='VerifyPolicy as inline JSON or a JSON/YAML file, e.g. \'{"percent": "fraction"}\'.'
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Grade a file of model outputs: write each row back with its verdict and print a summary."""

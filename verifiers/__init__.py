@@ -25,7 +25,11 @@ from reasonmill.verifiers.rewards import accuracy_reward
 
 
 def check(
-    gold: str, prediction: str | None, kind: str = "math", policy: VerifyPolicy | None = None, timeout_s: float = 10.0
+    gold: str,
+    prediction: str | None,
+    kind: str = "math",
+    policy: VerifyPolicy | None = None,
+    timeout_s: float = 10.0,
 ) -> Verdict:
     """Check one prediction (a bare answer or a whole model output) against its gold answer, in a
     worker process under a hard timeout.

@@ -85,13 +85,22 @@ def log_disagreements(rows: list[AuditRow]) -> None:
         if row.disagreeing:
             log.warning(
                 "audit item %d: verdict %s but %s disagree (gold %r, answer %r, graders %s)",
-                i, row.passed, ", ".join(row.disagreeing), row.gold[:60], (row.answer or "")[:60], row.graders,
+                i,
+                row.passed,
+                ", ".join(row.disagreeing),
+                row.gold[:60],
+                (row.answer or "")[:60],
+                row.graders,
             )
 
 
 def summarise_audit(rows: list[AuditRow]) -> dict:
     """Per grader: how many items it decided and how often it agreed with the verdict."""
-    out: dict = {"items": len(rows), "rows_with_disagreement": sum(bool(r.disagreeing) for r in rows), "graders": {}}
+    out: dict = {
+        "items": len(rows),
+        "rows_with_disagreement": sum(bool(r.disagreeing) for r in rows),
+        "graders": {},
+    }
     for name in GRADERS:
         decided = [r for r in rows if r.graders.get(name) is not None]
         agree = sum(r.graders[name] == r.passed for r in decided)

@@ -93,7 +93,12 @@ class Verifier(ABC):
 
     def verdict(self, passed: bool, reason: Reason | None = None, detail: str = "") -> Verdict:
         """A Verdict signed with this verifier's name."""
-        return Verdict(passed=passed, verifier=self.name, reason=None if passed else (reason or Reason.MISMATCH).value, detail=detail)
+        return Verdict(
+            passed=passed,
+            verifier=self.name,
+            reason=None if passed else (reason or Reason.MISMATCH).value,
+            detail=detail,
+        )
 
 
 def _load() -> None:

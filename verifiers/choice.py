@@ -22,7 +22,9 @@ class MultipleChoice(Verifier):
         letters = policy.choice_letters.upper()
         g = gold.strip().strip("()").strip().upper()
         if len(g) != 1 or g not in letters:
-            return self.verdict(False, Reason.UNVERIFIABLE, f"gold {gold[:40]!r} is not one of the letters {letters}")
+            return self.verdict(
+                False, Reason.UNVERIFIABLE, f"gold {gold[:40]!r} is not one of the letters {letters}"
+            )
         letter = extract_choice(prediction, letters)
         if letter is None:
             return self.verdict(False, Reason.NO_ANSWER, "no choice letter found in the prediction")

@@ -68,7 +68,11 @@ def parse_spec(gold: str) -> dict:
         if not isinstance(tests, list) or not tests:
             raise BadSpec("'tests' must be a non-empty list")
         for i, t in enumerate(tests):
-            if not (isinstance(t, dict) and isinstance(t.get("input", ""), str) and isinstance(t.get("output"), str)):
+            if not (
+                isinstance(t, dict)
+                and isinstance(t.get("input", ""), str)
+                and isinstance(t.get("output"), str)
+            ):
                 raise BadSpec(f"tests[{i}] needs a string 'output' (and optional string 'input')")
         return {"tests": tests, "reference": spec.get("reference", "")}
     if "asserts" in spec:
@@ -138,7 +142,9 @@ class CodeTests(Verifier):
                 return self._ended(r, len(tests), f"test {i}: ")
             if not outputs_match(t["output"], r.stdout):
                 return self.verdict(
-                    False, Reason.MISMATCH, f"failed_test: test {i}: expected {t['output'][:60]!r}, got {r.stdout[:60]!r}"
+                    False,
+                    Reason.MISMATCH,
+                    f"failed_test: test {i}: expected {t['output'][:60]!r}, got {r.stdout[:60]!r}",
                 )
         return self.verdict(True, detail=f"passed: {len(tests)} tests")
 
@@ -147,7 +153,9 @@ class CodeTests(Verifier):
         # means: the spec is valid, and its optional "reference" program passes its own tests.
         if not spec.get("reference"):
             return self.verdict(True, detail="valid test spec (no reference program to run)")
-        v = self.check(json.dumps({k: v for k, v in spec.items() if k != "reference"}), spec["reference"], policy)
+        v = self.check(
+            json.dumps({k: v for k, v in spec.items() if k != "reference"}), spec["reference"], policy
+        )
         if v.passed:
             return v
         return self.verdict(False, Reason.UNVERIFIABLE, f"reference program fails its own tests: {v.detail}")

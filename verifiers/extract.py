@@ -181,7 +181,9 @@ def extract_choice(text: str | None, letters: str = "ABCDEFGHIJ") -> str | None:
     cls = f"[{re.escape(letters)}]"
     hits = list(
         re.finditer(
-            rf"(?:answer|option|choice|choose|pick|select)\s*(?:is|:)?\s*(?:option\s*)?[:(]?\s*\(?({cls})\)?(?![A-Za-z])", visible, re.I
+            rf"(?:answer|option|choice|choose|pick|select)\s*(?:is|:)?\s*(?:option\s*)?[:(]?\s*\(?({cls})\)?(?![A-Za-z])",
+            visible,
+            re.I,
         )
     )
     if hits:

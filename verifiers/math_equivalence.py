@@ -229,7 +229,9 @@ class MathEquivalence(Verifier):
             return self.verdict(False, Reason.TIMEOUT, str(exc))
         except Exception as exc:  # a sympy failure on a hostile answer is "could not check"
             return self.verdict(False, Reason.ERROR, f"{type(exc).__name__}: {exc}"[:300])
-        return self.verdict(ok, Reason.MISMATCH, "" if ok else f"{answer[:80]!r} is not equivalent to {gold[:80]!r}")
+        return self.verdict(
+            ok, Reason.MISMATCH, "" if ok else f"{answer[:80]!r} is not equivalent to {gold[:80]!r}"
+        )
 
 
 VERIFIERS.register(MathEquivalence.name, MathEquivalence())

@@ -28,7 +28,26 @@ _CURRENCY = re.compile(r"^(?:\\\$|\\\\\$|\$|€|£|¥|USD\s*)")
 
 
 # Letters after a number that are math, not units.
-_NOT_UNITS = {"pi", "sqrt", "log", "ln", "sin", "cos", "tan", "exp", "mod", "choose", "x", "y", "z", "n", "k", "i", "e", "t"}
+_NOT_UNITS = {
+    "pi",
+    "sqrt",
+    "log",
+    "ln",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "mod",
+    "choose",
+    "x",
+    "y",
+    "z",
+    "n",
+    "k",
+    "i",
+    "e",
+    "t",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,13 @@ class _Worker:
 class VerifierPool:
     """Worker processes running checks under a hard per-item timeout; reused across calls."""
 
-    def __init__(self, workers: int = 2, timeout_s: float = 10.0, policy: VerifyPolicy | None = None, chunk_size: int = 64) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        timeout_s: float = 10.0,
+        policy: VerifyPolicy | None = None,
+        chunk_size: int = 64,
+    ) -> None:
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
         self.policy = policy or VerifyPolicy()
@@ -226,13 +232,17 @@ class VerifierPool:
                 w.since = time.monotonic()
             now = time.monotonic()
             for w in [w for w in busy.values() if now - w.since > self.timeout_s]:
-                self._replace(w, busy, idle, todo, results, Reason.TIMEOUT, f"check exceeded {self.timeout_s:g}s")
+                self._replace(
+                    w, busy, idle, todo, results, Reason.TIMEOUT, f"check exceeded {self.timeout_s:g}s"
+                )
         return [
             r if r is not None else _failure(op, items[i].kind, items[i].gold, Reason.ERROR, "lost result")
             for i, r in enumerate(results)
         ]
 
-    def _replace(self, w: _Worker, busy: dict, idle: list, todo: deque, results: list, reason: Reason, detail: str) -> None:
+    def _replace(
+        self, w: _Worker, busy: dict, idle: list, todo: deque, results: list, reason: Reason, detail: str
+    ) -> None:
         del busy[w.conn]
         self._pool.remove(w)
         rest = list(w.chunk)
@@ -263,7 +273,9 @@ _shared: dict[tuple, VerifierPool] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_pool(workers: int = 2, timeout_s: float = 10.0, policy: VerifyPolicy | None = None) -> VerifierPool:
+def shared_pool(
+    workers: int = 2, timeout_s: float = 10.0, policy: VerifyPolicy | None = None
+) -> VerifierPool:
     """A process-wide pool per (workers, timeout, policy), so stages reuse warm workers."""
     policy = policy or VerifyPolicy()
     key = (os.getpid(), workers, timeout_s, policy.model_dump_json())

@@ -48,6 +48,9 @@ def accuracy_reward(
     unverifiable. Timeouts and errors give 0.0 (the trainer needs a number; the model did not
     produce a checkable answer in time)."""
     kinds = kind if kind is not None else ["math"] * len(solution)
-    items = [CheckItem(k or "math", str(s), completion_text(c)) for c, s, k in zip(completions, solution, kinds, strict=True)]
+    items = [
+        CheckItem(k or "math", str(s), completion_text(c))
+        for c, s, k in zip(completions, solution, kinds, strict=True)
+    ]
     verdicts = shared_pool(workers, timeout_s, policy).check_many(items)
     return [None if v.reason in _NO_SIGNAL else float(v.passed) for v in verdicts]

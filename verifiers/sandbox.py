@@ -196,7 +196,13 @@ def netns_flags() -> int:
     for flags in (_CLONE_NEWNET, _CLONE_NEWNET | _CLONE_NEWUSER):
         try:
             r = subprocess.run(
-                [sys.executable, "-I", "-S", "-c", f"import ctypes,sys;sys.exit(ctypes.CDLL(None).unshare({flags}))"],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    f"import ctypes,sys;sys.exit(ctypes.CDLL(None).unshare({flags}))",
+                ],
                 capture_output=True,
                 timeout=10,
             )
@@ -340,7 +346,9 @@ def run_python(
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _communicate(proc: subprocess.Popen, data: bytes, limits: SandboxLimits, start: float) -> tuple[str, str, str]:
+def _communicate(
+    proc: subprocess.Popen, data: bytes, limits: SandboxLimits, start: float
+) -> tuple[str, str, str]:
     """Feed stdin, read stdout/stderr up to the output cap and the wall deadline.
 
     Returns (stdout, stderr, why) where why is "", "timeout" or "output_limit".
@@ -417,7 +425,9 @@ def _classify(r: RunResult, why: str, limits: SandboxLimits, nonce: str | None) 
         r.status, r.detail = "blocked", line[line.index(BLOCK_MARK) :][:200]
     elif "Network is unreachable" in r.stderr or "Temporary failure in name resolution" in r.stderr:
         r.status, r.detail = "blocked", "network unreachable (own network namespace)"
-    elif "MemoryError" in r.stderr or (rc is not None and rc < 0 and rc == -signal.SIGSEGV and "memory" in r.stderr.lower()):
+    elif "MemoryError" in r.stderr or (
+        rc is not None and rc < 0 and rc == -signal.SIGSEGV and "memory" in r.stderr.lower()
+    ):
         r.status, r.detail = "memory", f"memory limit {limits.memory_mb} MiB"
     elif "Resource temporarily unavailable" in r.stderr or "BlockingIOError" in r.stderr:
         r.status, r.detail = "processes", f"process limit {limits.processes}"

@@ -47,12 +47,19 @@ def load(limit: int | None) -> dict[str, list[dict]]:
     gsm = [json.loads(line) for line in (d / "gsm8k_model_solutions_labeled.jsonl").open()]
     math = [json.loads(line) for line in (d / "math500_test.jsonl").open()]
     sets = {
-        "gsm8k_solutions": [{"id": r["id"], "gold": r["gold"], "pred": r["pred"], "label": bool(r["equal"])} for r in gsm],
+        "gsm8k_solutions": [
+            {"id": r["id"], "gold": r["gold"], "pred": r["pred"], "label": bool(r["equal"])} for r in gsm
+        ],
         "math500": [{"id": r["id"], "gold": r["answer"], "pred": r["solution"], "label": True} for r in math],
         # Each gold against the next problem's solution: mostly wrong answers, most of which need
         # math-verify (no string match). No label; agreement is measured against plain math-verify.
         "math500_shifted": [
-            {"id": f"{r['id']}~{math[(i + 1) % len(math)]['id']}", "gold": r["answer"], "pred": math[(i + 1) % len(math)]["solution"], "label": None}
+            {
+                "id": f"{r['id']}~{math[(i + 1) % len(math)]['id']}",
+                "gold": r["answer"],
+                "pred": math[(i + 1) % len(math)]["solution"],
+                "label": None,
+            }
             for i, r in enumerate(math)
         ],
     }
@@ -141,7 +148,11 @@ def main() -> None:
 
     pools = {w: start_pool(w) for w in sorted({1, args.workers})}
     report: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_start": os.getloadavg()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_start": os.getloadavg()[0],
+        },
         "workers": args.workers,
         "sets": {},
     }
@@ -181,7 +192,10 @@ def main() -> None:
             "baseline_cpu_s_per_1000": round(1000 * base_cpu / n, 3),
             "cpu_speedup": round(base_cpu / cpu_1, 2) if cpu_1 else None,
             "answers_per_s_by_workers": {w: round(n / r[1], 1) for w, r in runs.items()},
-            "reasons": {k: sum(v.reason == k for v in verdicts) for k in sorted({str(v.reason) for v in verdicts if v.reason})},
+            "reasons": {
+                k: sum(v.reason == k for v in verdicts)
+                for k in sorted({str(v.reason) for v in verdicts if v.reason})
+            },
             "disagreements": dis,
         }
         s = report["sets"][name]
@@ -201,11 +215,19 @@ def main() -> None:
         rows = pools[max(pools)][0].audit_many([CheckItem("math", r["gold"], r["pred"]) for r in sample])
         report["audit"][name] = summarise_audit(rows)
         report["audit"][name]["disagreeing_rows"] = [
-            {"id": r["id"], "gold": a.gold[:40], "answer": (a.answer or "")[:40], "verdict": a.passed, "graders": a.graders}
+            {
+                "id": r["id"],
+                "gold": a.gold[:40],
+                "answer": (a.answer or "")[:40],
+                "verdict": a.passed,
+                "graders": a.graders,
+            }
             for r, a in zip(sample, rows, strict=True)
             if a.disagreeing
         ]
-        print(f"audit {name}: {json.dumps(report['audit'][name]['graders'])}, {len(report['audit'][name]['disagreeing_rows'])} rows disagree")
+        print(
+            f"audit {name}: {json.dumps(report['audit'][name]['graders'])}, {len(report['audit'][name]['disagreeing_rows'])} rows disagree"
+        )
     for pool, _ in pools.values():
         pool.close()
     report["machine"]["load_avg_end"] = os.getloadavg()[0]
@@ -267,7 +289,9 @@ def render(report: dict) -> str:
             lines += ["", f"Audit rows where a grader disagrees with the verdict, {name}:", ""]
             lines += ["| id | gold | answer | verdict | graders |", "|---|---|---|---|---|"]
             for d in a["disagreeing_rows"]:
-                lines.append(f"| {d['id']} | `{d['gold']}` | `{d['answer']}` | {d['verdict']} | {d['graders']} |")
+                lines.append(
+                    f"| {d['id']} | `{d['gold']}` | `{d['answer']}` | {d['verdict']} | {d['graders']} |"
+                )
     for name, s in report["sets"].items():
         lines += ["", f"## Disagreements with the labels: {name} ({len(s['disagreements'])})", ""]
         if not s["disagreements"]:

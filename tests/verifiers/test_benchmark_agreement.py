@@ -15,7 +15,11 @@ import pytest
 
 from reasonmill.verifiers import CheckItem, VerifyPolicy, check_inline
 
-DATA = Path(os.environ.get("REASONMILL_BENCHMARKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmarks"))
+DATA = Path(
+    os.environ.get(
+        "REASONMILL_BENCHMARKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmarks"
+    )
+)
 
 
 def rows(name: str) -> list[dict]:
@@ -28,7 +32,11 @@ def rows(name: str) -> list[dict]:
 def test_gsm8k_model_solutions_agree_with_labels() -> None:
     data = rows("gsm8k_model_solutions_labeled.jsonl")
     policy = VerifyPolicy()
-    wrong = [r["id"] for r in data if check_inline(CheckItem("math", r["gold"], r["pred"]), policy).passed != r["equal"]]
+    wrong = [
+        r["id"]
+        for r in data
+        if check_inline(CheckItem("math", r["gold"], r["pred"]), policy).passed != r["equal"]
+    ]
     assert len(data) == 5276
     assert 1 - len(wrong) / len(data) >= 0.99, wrong[:20]
 
@@ -36,5 +44,9 @@ def test_gsm8k_model_solutions_agree_with_labels() -> None:
 def test_math500_reference_solutions_verify() -> None:
     data = rows("math500_test.jsonl")
     policy = VerifyPolicy()
-    failed = [r["id"] for r in data if not check_inline(CheckItem("math", r["answer"], r["solution"]), policy).passed]
+    failed = [
+        r["id"]
+        for r in data
+        if not check_inline(CheckItem("math", r["answer"], r["solution"]), policy).passed
+    ]
     assert failed == []

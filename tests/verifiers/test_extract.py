@@ -15,7 +15,11 @@ OUTPUTS = [
         "\\frac{1}{2}",
         "boxed",
     ),
-    ("So the vertex is at \\boxed{\\left( -\\frac{b}{2a}, c - \\frac{b^2}{4a} \\right)}", "\\left( -\\frac{b}{2a}, c - \\frac{b^2}{4a} \\right)", "boxed"),
+    (
+        "So the vertex is at \\boxed{\\left( -\\frac{b}{2a}, c - \\frac{b^2}{4a} \\right)}",
+        "\\left( -\\frac{b}{2a}, c - \\frac{b^2}{4a} \\right)",
+        "boxed",
+    ),
     ("First guess \\boxed{12}, but recounting gives \\boxed{14}.", "14", "boxed"),
     ("Hence $x = \\boxed 5$.", "5", "boxed"),
     ("\\fbox{42}", "42", "boxed"),
@@ -33,7 +37,11 @@ OUTPUTS = [
     ("  0.25\n", "0.25", "bare"),
     ("$\\pi/4$", "\\pi/4", "bare"),
     # last number fallback
-    ("She pays 3 * 12 = 36 dollars for the shirts and 36 + 14 = 50 dollars in total, including the hat and everything else.", "50", "last_number"),
+    (
+        "She pays 3 * 12 = 36 dollars for the shirts and 36 + 14 = 50 dollars in total, including the hat and everything else.",
+        "50",
+        "last_number",
+    ),
 ]
 
 

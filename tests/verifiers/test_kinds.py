@@ -15,7 +15,9 @@ def verdict(kind: str, gold: str, prediction: str | None, policy: VerifyPolicy =
 
 
 def test_every_kind_maps_to_its_verifier() -> None:
-    assert {k: verifier_for_kind(k).name for k in ("math", "numeric", "exact", "exact_strict", "choice", "code")} == {
+    assert {
+        k: verifier_for_kind(k).name for k in ("math", "numeric", "exact", "exact_strict", "choice", "code")
+    } == {
         "math": "math",
         "numeric": "numeric",
         "exact": "exact",
@@ -38,7 +40,11 @@ CONTRACT = {
     "exact": ("Paris", "The answer is Paris.", "The answer is Lyon."),
     "exact_strict": ("aB c", "<answer>aB c</answer>", "<answer>ab c</answer>"),
     "choice": ("C", "The answer is (C).", "The answer is (A)."),
-    "code": ('{"asserts": ["assert sq(3) == 9"]}', "```python\ndef sq(x):\n    return x * x\n```", "```python\ndef sq(x):\n    return x + x\n```"),
+    "code": (
+        '{"asserts": ["assert sq(3) == 9"]}',
+        "```python\ndef sq(x):\n    return x * x\n```",
+        "```python\ndef sq(x):\n    return x + x\n```",
+    ),
 }
 
 
@@ -81,4 +87,7 @@ def test_choice() -> None:
     assert verdict("choice", "b", "I pick B) 12 since it is the only even option.").passed
     assert verdict("choice", "B", "Both look right to me, I cannot decide.").reason == Reason.NO_ANSWER
     assert verdict("choice", "Z", "The answer is Z").reason == Reason.UNVERIFIABLE
-    assert verdict("choice", "E", "The answer is E", VerifyPolicy(choice_letters="ABCD")).reason == Reason.UNVERIFIABLE
+    assert (
+        verdict("choice", "E", "The answer is E", VerifyPolicy(choice_letters="ABCD")).reason
+        == Reason.UNVERIFIABLE
+    )

@@ -47,10 +47,22 @@ EQUIVALENT = [
     ("\\left( 3, \\frac{\\pi}{2} \\right)", "In polar form: \\boxed{(3, \\frac{\\pi}{2})}", True),
     ("(3, \\frac{\\pi}{2})", "\\boxed{(\\frac{\\pi}{2}, 3)}", False),
     ("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}}", True),
-    ("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix} -2 \\\\ 1 \\end{pmatrix}}", False),
+    (
+        "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}",
+        "\\boxed{\\begin{pmatrix} -2 \\\\ 1 \\end{pmatrix}}",
+        False,
+    ),
     # found by the audit: "pmatrix" once read as prose, so the matrix became its last number
-    ("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\-7\\end{pmatrix}}", True),
-    ("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\7\\end{pmatrix}}", False),
+    (
+        "\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}",
+        "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\-7\\end{pmatrix}}",
+        True,
+    ),
+    (
+        "\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}",
+        "\\boxed{\\begin{pmatrix}-2\\\\-14\\\\7\\end{pmatrix}}",
+        False,
+    ),
     ("y = 2x + 3", "The line is \\boxed{y = 2x + 3}", True),
     ("5", "\\boxed{x = 5}", True),
     # bare lists keep their order by default
@@ -76,7 +88,10 @@ def test_gold_first_is_not_symmetric_for_assignments() -> None:
 
 
 def test_distinct_reasons() -> None:
-    assert verdict("18", "I could not solve it, sorry about that, it is just too hard.").reason == Reason.NO_ANSWER
+    assert (
+        verdict("18", "I could not solve it, sorry about that, it is just too hard.").reason
+        == Reason.NO_ANSWER
+    )
     assert verdict("18", "<think>Let me set up the equation. If each egg").reason == Reason.NO_ANSWER
     assert verdict("18", "\\boxed{19}").reason == Reason.MISMATCH
     assert verdict("\\frac{1}{", "\\boxed{2}").reason == Reason.UNVERIFIABLE

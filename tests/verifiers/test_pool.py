@@ -34,7 +34,11 @@ def pool():
 
 
 def test_a_hanging_item_is_a_timeout_verdict_and_its_worker_is_replaced(pool: VerifierPool) -> None:
-    items = [CheckItem("math", "2", "\\boxed{2}"), CheckItem("code", SPEC, SLEEPER), CheckItem("math", "3", "\\boxed{4}")]
+    items = [
+        CheckItem("math", "2", "\\boxed{2}"),
+        CheckItem("code", SPEC, SLEEPER),
+        CheckItem("math", "3", "\\boxed{4}"),
+    ]
     start = time.monotonic()
     verdicts = pool.check_many(items)
     assert time.monotonic() - start < 10

@@ -33,15 +33,30 @@ HOSTILE = [
     ("sleeping forever", "import time\ntime.sleep(60)", Reason.TIMEOUT, "timeout:"),
     ("fork bomb", "import os\nwhile True:\n    os.fork()", Reason.MISMATCH, "sandbox_violation:"),
     ("memory hog", "x = bytearray(2 * 1024 ** 3)", Reason.MISMATCH, "resource_limit:"),
-    ("growing memory", "a = []\nwhile True:\n    a.append(' ' * 10 ** 8)", Reason.MISMATCH, "resource_limit:"),
-    ("network", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", Reason.MISMATCH, "sandbox_violation:"),
+    (
+        "growing memory",
+        "a = []\nwhile True:\n    a.append(' ' * 10 ** 8)",
+        Reason.MISMATCH,
+        "resource_limit:",
+    ),
+    (
+        "network",
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)",
+        Reason.MISMATCH,
+        "sandbox_violation:",
+    ),
     ("read outside", "print(open('/etc/passwd').read())", Reason.MISMATCH, "sandbox_violation:"),
     ("list outside", "import os\nprint(os.listdir('/work'))", Reason.MISMATCH, "sandbox_violation:"),
     ("subprocess", "import subprocess\nsubprocess.run(['id'])", Reason.MISMATCH, "sandbox_violation:"),
     ("os.system", "import os\nos.system('id')", Reason.MISMATCH, "sandbox_violation:"),
     ("ctypes", "import ctypes\nctypes.CDLL(None).fork()", Reason.MISMATCH, "sandbox_violation:"),
     ("huge output", "while True:\n    print('x' * 1000)", Reason.MISMATCH, "resource_limit:"),
-    ("huge file", "with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)", Reason.MISMATCH, "resource_limit:"),
+    (
+        "huge file",
+        "with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)",
+        Reason.MISMATCH,
+        "resource_limit:",
+    ),
     ("crash", "n = int(input())\nprint(n // 0)", Reason.MISMATCH, "crash:"),
     ("syntax error", "def f(:\n    pass", Reason.MISMATCH, "crash:"),
     ("wrong answer", "print(int(input()) + 3)", Reason.MISMATCH, "failed_test:"),
@@ -66,7 +81,9 @@ def test_writing_outside_is_blocked_and_leaves_nothing() -> None:
 
 
 def test_passing_program_and_its_own_directory() -> None:
-    v = code_verdict("n = int(input())\nopen('scratch.txt', 'w').write(str(n))\nprint(2 * int(open('scratch.txt').read()))")
+    v = code_verdict(
+        "n = int(input())\nopen('scratch.txt', 'w').write(str(n))\nprint(2 * int(open('scratch.txt').read()))"
+    )
     assert v.passed and v.detail == "passed: 2 tests"
 
 
@@ -99,7 +116,10 @@ def test_assert_harness_cannot_be_reached_or_read(program: str) -> None:
 def test_bad_spec_and_missing_program() -> None:
     assert code_verdict("print(1)", gold="not json").reason == Reason.UNVERIFIABLE
     assert code_verdict("print(1)", gold='{"tests": []}').reason == Reason.UNVERIFIABLE
-    assert check_inline(CheckItem("code", SPEC, "I would use a loop, then print it!"), POLICY).reason == Reason.NO_ANSWER
+    assert (
+        check_inline(CheckItem("code", SPEC, "I would use a loop, then print it!"), POLICY).reason
+        == Reason.NO_ANSWER
+    )
     with pytest.raises(BadSpec, match="tests"):
         parse_spec('{"cases": []}')
 
@@ -132,7 +152,9 @@ def test_rlimits_and_own_uid_contain_a_fork_bomb_without_the_audit_hook() -> Non
 def test_network_namespace_alone_stops_connections() -> None:
     if not netns_flags():
         pytest.skip("no network namespaces on this machine")
-    r = run_python("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", limits=FAST, audit_hook=False)
+    r = run_python(
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", limits=FAST, audit_hook=False
+    )
     assert r.status == "blocked" and "netns" in r.layers
 
 
