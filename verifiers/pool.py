@@ -102,7 +102,7 @@ _main_lock = threading.Lock()
 
 @contextmanager
 def _main_not_reimported() -> Iterator[None]:
-    """Start a worker without re-running the caller's `__main__`.
+    """Start a worker without re-running the caller's `__main__`, also from a daemonic process.
 
     forkserver/spawn children normally re-import the parent's main script, which breaks (or
     re-runs the work of) any script that calls `check()` at top level without an
@@ -111,20 +111,25 @@ def _main_not_reimported() -> Iterator[None]:
     taken (synchronously, inside `Process.start`).
     """
     main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
+    config = mp.current_process()._config  # noqa: SLF001
     with _main_lock:
-        saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if hasattr(main, a)}
+        saved = {a: getattr(main, a) for a in ("__file__", "__spec__") if hasattr(main, a)} if main else {}
+        daemon = config.get("daemon")
         try:
-            if "__file__" in saved:
-                del main.__file__
-            main.__spec__ = None
+            if main is not None:
+                if "__file__" in saved:
+                    del main.__file__
+                main.__spec__ = None
+            # A daemonic process (a Dask or multiprocessing worker running a stage) may not start
+            # children through multiprocessing; ours are daemonic too and exit when their pipe
+            # closes, so lift the check for the start.
+            config["daemon"] = False
             yield
         finally:
+            config["daemon"] = daemon
             for a, v in saved.items():
                 setattr(main, a, v)
-            if "__spec__" not in saved:
+            if main is not None and "__spec__" not in saved:
                 with contextlib.suppress(AttributeError):
                     del main.__spec__
 

@@ -128,3 +128,20 @@ def test_a_script_without_a_main_guard_works(tmp_path) -> None:
     )
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert r.stdout.count("RESULT") == 1 and "RESULT True" in r.stdout, r.stderr[-500:]
+
+
+def _check_in_daemon(queue) -> None:  # runs in a daemonic child, like a Dask worker process
+    from reasonmill.verifiers import check as check_
+
+    queue.put(check_("3", "The answer is 3.").passed)
+
+
+def test_works_inside_a_daemonic_process() -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_check_in_daemon, args=(queue,), daemon=True)
+    proc.start()
+    assert queue.get(timeout=60) is True
+    proc.join(timeout=30)
