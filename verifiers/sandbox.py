@@ -411,35 +411,37 @@ def _last_line(text: str) -> str:
 
 
 def _classify(r: RunResult, why: str, limits: SandboxLimits, nonce: str | None) -> None:
+    """Set `r.status`/`r.detail` from how the run ended. Only the exit status and the last line of
+    stderr (the uncaught exception, or the harness's marker) are read, so text a program merely
+    prints cannot turn a clean exit into a failure."""
     rc = r.returncode
+    last = _last_line(r.stderr)
     if why == "output_limit":
         r.status, r.detail = "output_limit", f"output exceeded {limits.output_bytes} bytes"
     elif why == "timeout":
         r.status, r.detail = "timeout", f"wall time exceeded {limits.wall_s:g}s"
-    elif rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and "cpu" in r.detail):
+    elif rc == 0:
+        if nonce is not None and r.stdout.rstrip().rsplit("\n", 1)[-1] != nonce:
+            r.status, r.detail = "crash", "exited before its tests ran"
+        else:
+            r.status = "ok"
+            if nonce is not None:
+                r.stdout = r.stdout.rstrip()[: -len(nonce)]
+    elif rc == -signal.SIGXCPU:
         r.status, r.detail = "cpu_limit", f"CPU time exceeded {limits.cpu_s}s"
-    elif rc == -signal.SIGXFSZ or "File too large" in r.stderr:
+    elif rc == -signal.SIGXFSZ or "File too large" in last:
         r.status, r.detail = "file_size", f"wrote a file over {limits.file_size_mb} MiB"
-    elif BLOCK_MARK in r.stderr:
-        line = next(ln for ln in reversed(r.stderr.splitlines()) if BLOCK_MARK in ln)
-        r.status, r.detail = "blocked", line[line.index(BLOCK_MARK) :][:200]
-    elif "Network is unreachable" in r.stderr or "Temporary failure in name resolution" in r.stderr:
-        r.status, r.detail = "blocked", "network unreachable (own network namespace)"
-    elif "MemoryError" in r.stderr or (
-        rc is not None and rc < 0 and rc == -signal.SIGSEGV and "memory" in r.stderr.lower()
-    ):
-        r.status, r.detail = "memory", f"memory limit {limits.memory_mb} MiB"
-    elif "Resource temporarily unavailable" in r.stderr or "BlockingIOError" in r.stderr:
-        r.status, r.detail = "processes", f"process limit {limits.processes}"
-    elif "RM_FAILED_TEST" in r.stderr:
-        idx = r.stderr.rsplit("RM_FAILED_TEST", 1)[1].split()[0]
+    elif last.startswith("RM_FAILED_TEST"):
+        idx = last.split()[1] if len(last.split()) > 1 else ""
         r.status, r.detail = "failed_test", f"assert test {idx} failed"
         r.extra["failed_index"] = int(idx) if idx.isdigit() else -1
-    elif rc != 0:
-        r.status, r.detail = "crash", _last_line(r.stderr) or f"exit code {rc}"
-    elif nonce is not None and r.stdout.rstrip().rsplit("\n", 1)[-1] != nonce:
-        r.status, r.detail = "crash", "exited before its tests ran"
+    elif BLOCK_MARK in last:
+        r.status, r.detail = "blocked", last[last.index(BLOCK_MARK) :][:200]
+    elif "Network is unreachable" in last or "Temporary failure in name resolution" in last:
+        r.status, r.detail = "blocked", "network unreachable (own network namespace)"
+    elif last.startswith("MemoryError") or rc == -signal.SIGKILL:
+        r.status, r.detail = "memory", f"memory limit {limits.memory_mb} MiB"
+    elif last.startswith("BlockingIOError") or "Resource temporarily unavailable" in last:
+        r.status, r.detail = "processes", f"process limit {limits.processes}"
     else:
-        r.status = "ok"
-        if nonce is not None:
-            r.stdout = r.stdout.rstrip()[: -len(nonce)]
+        r.status, r.detail = "crash", last or f"exit code {rc}"

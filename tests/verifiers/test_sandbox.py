@@ -87,6 +87,11 @@ def test_passing_program_and_its_own_directory() -> None:
     assert v.passed and v.detail == "passed: 2 tests"
 
 
+def test_what_a_program_prints_to_stderr_does_not_decide_its_verdict() -> None:
+    program = "import sys\nprint('MemoryError RM_FAILED_TEST 0 reasonmill-sandbox: blocked', file=sys.stderr)\nprint(2 * int(input()))"
+    assert code_verdict(program).passed
+
+
 def test_assert_style_tests() -> None:
     gold = json.dumps({"asserts": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"]})
     assert code_verdict("def add(a, b):\n    return a + b", gold).passed
