@@ -2,8 +2,11 @@
 
 Level sets the chain length (level + 2 operations), the operand range and the operators
 (+, − up to level 2; ×, and exact ÷ from level 3). The solver walks the chain one operation at a
-time; its wrong branches apply an operation to the wrong running value or apply the operations
-by precedence instead of in order, then notice the mismatch and go back.
+time; each wrong branch starts an operation from a stale value (the one before the last step, a
+skipped step), notices it does not follow the chain, and goes back.
+
+This is the cheapest family and the one benchmarked against reasoning-gym's chain_sum, so it
+draws with `rng.random()` (one C call) instead of `randint`/`choice` (several Python calls each).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import random
 
 from pydantic import Field
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, narrate, spread
-from reasonmill.generators.registry import FAMILIES
 
+from reasonmill.generators.base import Family, FamilyParams, SolverRun, Step
+from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
-OP_WORDS = {"+": "add {n}", "-": "subtract {n}", "*": "multiply by {n}", "/": "divide by {n}"}
+OP_WORDS = {"+": "add ", "-": "subtract ", "*": "multiply by ", "/": "divide by "}
+SYMBOL = {"+": "+", "-": "-", "*": "×", "/": "÷"}
+TOPS = (10, 20, 50, 100, 500)
 
 
 class ArithmeticChainParams(FamilyParams):
@@ -42,89 +47,109 @@ class ArithmeticChain(Family):
     description = "apply a chain of + − × ÷ operations in order"
     Params = ArithmeticChainParams
 
-    def _ops(self, rng: random.Random, level: int, start: int, top: int) -> list[tuple[str, int]]:
-        ops_allowed = ["+", "-"] if level <= 2 else ["+", "-", "*", "/"]
+    def _chain(self, rng: random.Random, level: int, start: int, top: int) -> tuple[list[list], int]:
+        """level + 2 operations from `start` (exact divisions only) and the final value."""
+        r = rng.random
         value, ops = start, []
-        for _ in range(level + 2):
-            op = rng.choice(ops_allowed)
-            if op == "*":
-                n = rng.randint(2, max(2, min(12, top // 4)))
-            elif op == "/":
-                divisors = [d for d in range(2, 13) if value != 0 and value % d == 0]
-                if not divisors:
-                    op, n = "+", rng.randint(1, top)
+        if level <= 2:  # + and − only: the hot path of the cheapest items
+            for _ in range(level + 2):
+                n = 1 + int(r() * top)
+                if r() < 0.5:
+                    ops.append(["+", n])
+                    value += n
                 else:
-                    n = rng.choice(divisors)
+                    ops.append(["-", n])
+                    value -= n
+            return ops, value
+        for _ in range(level + 2):
+            op = "+-*/"[int(r() * 4)]
+            if op == "*":
+                n = 2 + int(r() * max(1, min(11, top // 4 - 1)))
+            elif op == "/":
+                divisors = (
+                    [d for d in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) if value % d == 0] if value else []
+                )
+                if divisors:
+                    n = divisors[int(r() * len(divisors))]
+                else:
+                    op, n = "+", 1 + int(r() * top)
             else:
-                n = rng.randint(1, top)
-            ops.append((op, n))
+                n = 1 + int(r() * top)
+            ops.append([op, n])
             value = _apply(value, op, n)
-        return ops
+        return ops, value
 
-    def _question(self, start: str, ops: list[tuple[str, int]]) -> str:
-        words = ", then ".join(OP_WORDS[op].format(n=n) for op, n in ops)
-        return f"Start with {start}. In this order, {words}. What number do you get?"
+    def _problem(self, start: int, shown: str, ops: list[list], value: int) -> Problem:
+        words = ", then ".join([OP_WORDS[op] + str(n) for op, n in ops])
+        return Problem(
+            f"Start with {shown}. In this order, {words}. What number do you get?",
+            str(value),
+            "math",
+            {"spec": {"start": start, "ops": ops}},
+        )
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
-        level = params.level
-        top = getattr(params, "max_operand", None) or [10, 20, 50, 100, 500][min(level, 5) - 1]
-        start = rng.randint(1, top)
-        ops = self._ops(rng, level, start, top)
-        value = start
-        for op, n in ops:
-            value = _apply(value, op, n)
-        spec = {"start": start, "ops": [[op, n] for op, n in ops]}
-        return Problem(question=self._question(str(start), ops), answer=str(value), meta={"spec": spec})
+        top = params.max_operand or TOPS[min(params.level, 5) - 1]
+        start = 1 + int(rng.random() * top)
+        ops, value = self._chain(rng, params.level, start, top)
+        return self._problem(start, str(start), ops, value)
 
     def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
-        level = params.level
-        top = getattr(params, "max_operand", None) or [10, 20, 50, 100, 500][min(level, 5) - 1]
-        ops = self._ops(rng, level, value, top)
-        result = value
-        for op, n in ops:
-            result = _apply(result, op, n)
-        spec = {"start": value, "ops": [[op, n] for op, n in ops]}
-        return Problem(question=self._question(symbol, ops), answer=str(result), meta={"spec": spec})
+        top = params.max_operand or TOPS[min(params.level, 5) - 1]
+        ops, result = self._chain(rng, params.level, value, top)
+        return self._problem(value, symbol, ops, result)
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         spec = problem.meta["spec"]
+        ops = spec["ops"]
         value = spec["start"]
         values = [value]
         path = [f"I start with {value}."]
-        for i, (op, n) in enumerate(spec["ops"], start=1):
+        i = 0
+        for op, n in ops:
             new = _apply(value, op, n)
-            path.append(f"Step {i}: {value} {op.replace('*', '×').replace('/', '÷')} {n} = {new}.")
+            i += 1
+            path.append(f"Step {i}: {value} {SYMBOL[op]} {n} = {new}.")
             value = new
-            values.append(value)
-        path.append(f"All {len(spec['ops'])} operations are applied, so the result is {value}.")
-
-        # Wrong branches: each applies operation k to the value two steps back (a skipped step) or
-        # re-applies the previous operation; positions are distinct so no branch repeats.
-        detours = []
-        n_ops = len(spec["ops"])
-        for k in spread(rng, backtracks, n_ops):
-            op, n = spec["ops"][k]
-            prev = values[k]
-            stale = values[k - 1] if k >= 1 else values[k] + rng.choice([1, 2, 3])
-            wrong = _apply(stale, op, n)
-            sym = op.replace("*", "×").replace("/", "÷")
-            detours.append(
-                (
-                    k,
-                    [
-                        f"Alternatively, maybe step {k + 1} should start from {stale}: {stale} {sym} {n} = {wrong}.",
-                        f"Continuing from {wrong} would not use the value {prev} I had after step {k}.",
-                        f"Wait, that skips the running value. This branch doesn't follow the chain. Let me go back to step {k + 1}.",
-                    ],
+            values.append(new)
+        path.append(f"All {i} operations are applied, so the result is {value}.")
+        steps = list(map(Step, path, range(len(path))))
+        if backtracks:
+            # Wrong branches at operations k: operation k applied to the value before the last step
+            # (a skipped step) or, when k repeats (more branches than steps), to a misread value;
+            # inserted after step k, last first so the indices stay valid.
+            n_ops = len(ops)
+            ks = (
+                sorted(
+                    rng.sample(range(n_ops), backtracks)
+                    if backtracks <= n_ops
+                    else [int(rng.random() * n_ops) for _ in range(backtracks)]
                 )
+                if backtracks > 1
+                else [int(rng.random() * n_ops)]
             )
-        steps = narrate(path, detours)
+            used: set[tuple[int, int]] = set()
+            for k in reversed(ks):
+                op, n = ops[k]
+                stale, offset = (values[k - 1] if k else values[0] + 1), 0
+                while (k, stale) in used or stale == values[k]:  # a repeat at step k misreads the value
+                    offset += 1  # values[k] + 1, - 1, + 2, - 2, ...
+                    stale = values[k] + (offset + 1) // 2 * (1 if offset % 2 else -1)
+                used.add((k, stale))
+                wrong = _apply(stale, op, n)
+                steps[k + 1 : k + 1] = [
+                    Step(
+                        f"Alternatively, maybe step {k + 1} should start from {stale}: {stale} {SYMBOL[op]} {n} = {wrong}."
+                    ),
+                    Step(
+                        f"Continuing from {wrong} would not use the value {values[k]} I had after step {k}."
+                    ),
+                    Step(
+                        f"Wait, that skips the running value. This branch doesn't follow the chain. Let me go back to step {k + 1}."
+                    ),
+                ]
         return SolverRun(
-            steps=steps,
-            path=path,
-            answer=str(value),
-            nodes=len(path) + 2 * len(detours),
-            backtracks=len(detours),
+            steps=steps, path=path, answer=str(value), nodes=len(path) + 2 * backtracks, backtracks=backtracks
         )
 
 
