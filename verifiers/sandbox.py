@@ -11,6 +11,10 @@ Layers, each checked by the hostile-code tests (`tests/verifiers/test_sandbox.py
 | audit hook | a prelude installs `sys.addaudithook` before the candidate runs: `open` outside its directory (reads allowed only in the standard library), sockets, subprocesses, fork/exec/spawn, signals to other processes, ctypes, and file-system changes outside its directory raise `PermissionError` | any CPython ≥ 3.8 |
 | isolated interpreter | `python -I -S -B`: no site-packages, no user site, no environment variables honoured, scrubbed environment, cwd = its temporary directory | everywhere |
 
+Programs run on this interpreter when another uid may execute it, else on a system Python of the
+same minor version (here the venv's Python lives under /root, which other uids cannot enter), with
+the standard library only (`-S`: no site-packages).
+
 Assert-style tests run after the program in its own process. The program cannot read them (the
 file is deleted before it starts) or reach the harness (frames, gc and tracing are blocked), and
 a pass needs a per-run nonce printed after the last assert, so exiting early is not a pass. But a
