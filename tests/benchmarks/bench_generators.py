@@ -92,9 +92,20 @@ def theirs(task: str, config: dict) -> Callable[[int], object]:
 
 
 def adapter(task: str, config: dict) -> Callable[[int], object]:
-    """One item of the reasoning-gym task through our adapter (per-item re-seeding)."""
+    """One item of the reasoning-gym task through our adapter (per-item re-seeding), with the
+    same config as the native run: the task's defaults spelled out (an empty config would pick
+    the curriculum level instead)."""
+    import dataclasses
+
+    from reasoning_gym.factory import DATASETS
+
+    defaults = {
+        f.name: getattr(DATASETS[task][1](), f.name)
+        for f in dataclasses.fields(DATASETS[task][1])
+        if f.name not in ("seed", "size")
+    }
     fam = FAMILIES.get("reasoning_gym")
-    params = fam.params({"task": task, "config": config} if config else {"task": task, "level": 3})
+    params = fam.params({"task": task, "config": {**defaults, **config}})
     return lambda i: fam.generate(item_rng("reasoning_gym", 0, i), params)
 
 
