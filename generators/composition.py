@@ -127,3 +127,15 @@ def numeric_parts(parents: list[Record]) -> list[Fraction] | None:
     ):
         return None
     return values  # type: ignore[return-value]
+
+
+def side_by_side(parents: list[Record], intro: str) -> tuple[list[str], list[dict[str, Any]]] | None:
+    """Question lines and part entries for principles that solve the parents independently
+    (comparison, conjunction): an intro, then "Part i (X): question" per parent. None when a
+    parent's answer is not a single number."""
+    if numeric_parts(parents) is None:
+        return None
+    lines = [intro] + [
+        f"Part {i + 1} ({PART_SYMBOLS[i]}): {p.problem.question}" for i, p in enumerate(parents)
+    ]
+    return lines, [part_entry(p.source, p.level, p.problem) for p in parents]

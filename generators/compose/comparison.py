@@ -10,14 +10,7 @@ from __future__ import annotations
 import random
 
 from reasonmill.generators.base import canon
-from reasonmill.generators.composition import (
-    PART_SYMBOLS,
-    Principle,
-    composed,
-    numeric_parts,
-    part_entry,
-    scalar,
-)
+from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, scalar, side_by_side
 from reasonmill.generators.registry import PRINCIPLES
 from reasonmill.records import Problem, Record
 
@@ -29,16 +22,13 @@ class Comparison(Principle):
     description = "which answer is larger / the difference of the answers"
 
     def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
-        values = numeric_parts(parents)
-        if values is None:
+        laid_out = side_by_side(parents, f"This problem has {len(parents)} parts.")
+        if laid_out is None:
             return None
+        lines, parts = laid_out
+        values = [scalar(p["answer"]) for p in parts]
         mode = rng.choice(["max", "diff"])
         syms = PART_SYMBOLS[: len(parents)]
-        lines = [f"This problem has {len(parents)} parts."]
-        lines += [
-            f"Part {i + 1} ({s}): {p.problem.question}"
-            for i, (s, p) in enumerate(zip(syms, parents, strict=True))
-        ]
         if mode == "max":
             answer = max(values)
             lines.append(f"Let {', '.join(syms)} be the answers. Which is the largest? Give its value.")
@@ -48,13 +38,7 @@ class Comparison(Principle):
         else:
             answer = max(values) - min(values)
             lines.append(f"Let {', '.join(syms)} be the answers. What is the largest minus the smallest?")
-        problem = composed(
-            self.name,
-            lines,
-            canon(answer),
-            [part_entry(p.source, p.level, p.problem) for p in parents],
-            parents,
-        )
+        problem = composed(self.name, lines, canon(answer), parts, parents)
         problem.meta["compose"]["mode"] = mode
         return problem
 

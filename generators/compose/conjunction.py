@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from reasonmill.generators.base import canon_tuple
-from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, numeric_parts, part_entry
+from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, scalar, side_by_side
 from reasonmill.generators.registry import PRINCIPLES
 from reasonmill.records import Problem, Record
 
@@ -22,23 +22,12 @@ class Conjunction(Principle):
     description = "both (all) answers combined as an ordered tuple"
 
     def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
-        values = numeric_parts(parents)
-        if values is None:
+        laid_out = side_by_side(parents, f"Answer all {len(parents)} parts.")
+        if laid_out is None:
             return None
-        syms = PART_SYMBOLS[: len(parents)]
-        lines = [f"Answer all {len(parents)} parts."]
-        lines += [
-            f"Part {i + 1} ({s}): {p.problem.question}"
-            for i, (s, p) in enumerate(zip(syms, parents, strict=True))
-        ]
-        lines.append(f"Give the answers together as ({', '.join(syms)}).")
-        return composed(
-            self.name,
-            lines,
-            canon_tuple(values),
-            [part_entry(p.source, p.level, p.problem) for p in parents],
-            parents,
-        )
+        lines, parts = laid_out
+        lines.append(f"Give the answers together as ({', '.join(PART_SYMBOLS[: len(parents)])}).")
+        return composed(self.name, lines, canon_tuple([scalar(p["answer"]) for p in parts]), parts, parents)
 
     def combine_steps(self, problem: Problem) -> list[str]:
         parts = problem.meta["compose"]["parts"]
