@@ -12,8 +12,10 @@ endpoint gets no traffic for `cooldown_s`; then one probe request is let through
 success closes the circuit, a failure reopens it for twice as long (capped at `cooldown_max_s`).
 
 `EndpointPool.acquire()` hands out the endpoint with the most spare capacity among those that may
-take a request, or waits until one can. When every circuit is open it waits for the first
-cooldown to end rather than failing: the retry budget of the request bounds the wait.
+take a request, or waits until one can. When every circuit is open a request waits at most
+`max_open_wait_s` for one to half-open, then fails with `CircuitOpenError`, which the backend
+treats as a retryable failure: a dead server turns a batch into error results in about
+`max_attempts` × (wait + backoff), instead of hanging the build on one probe at a time.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from typing import Generic, Literal, TypeVar
 C = TypeVar("C")
 
 Outcome = Literal["ok", "rate_limited", "failed", "neutral"]
+
+
+class CircuitOpenError(Exception):
+    """No endpoint could take a request for `max_open_wait_s`: every circuit is open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +142,11 @@ class Lease(Generic[C]):
 class EndpointPool(Generic[C]):
     """Hands out endpoints to requests; see the module docstring for the policy."""
 
-    def __init__(self, endpoints: Sequence[Endpoint[C]]) -> None:
+    def __init__(self, endpoints: Sequence[Endpoint[C]], max_open_wait_s: float = 10.0) -> None:
         if not endpoints:
             raise ValueError("an endpoint pool needs at least one endpoint")
         self.endpoints = list(endpoints)
+        self.max_open_wait_s = max_open_wait_s
         self._cond: asyncio.Condition | None = None
 
     def _condition(self) -> asyncio.Condition:
@@ -154,6 +161,10 @@ class EndpointPool(Generic[C]):
             if ep.available(now) and (best is None or ep.spare() > best.spare()):
                 best = ep
         return best
+
+    def _all_unavailable(self) -> bool:
+        # Open, or half-open with its one probe already out: no endpoint can take work soon.
+        return all(ep.state != "closed" for ep in self.endpoints)
 
     def _next_wake(self, now: float) -> float | None:
         opens = [ep.open_until - now for ep in self.endpoints if ep.state == "open"]
@@ -172,14 +183,23 @@ class EndpointPool(Generic[C]):
         cost O(1) per completion, not O(waiters).
         """
         cond = self._condition()
+        since = time.monotonic()
         async with cond:
             while True:
                 now = time.monotonic()
                 ep = self._pick(now)
                 if ep is not None:
                     break
+                timeout = self._next_wake(now)
+                if self._all_unavailable():
+                    remaining = self.max_open_wait_s - (now - since)
+                    if remaining <= 0:
+                        cond.notify(1)  # pass the news on: the next waiter may be out of time too
+                        urls = [e.url for e in self.endpoints]
+                        raise CircuitOpenError(f"every endpoint's circuit is open: {urls}")
+                    timeout = remaining if timeout is None else min(timeout, remaining)
                 try:
-                    await asyncio.wait_for(cond.wait(), timeout=self._next_wake(now))
+                    await asyncio.wait_for(cond.wait(), timeout=timeout)
                 except TimeoutError:
                     pass
             ep.on_start()

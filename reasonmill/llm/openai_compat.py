@@ -56,7 +56,7 @@ from tenacity.wait import wait_base, wait_exponential_jitter
 
 from reasonmill.errors import ConfigError, LLMRequestError, LLMResponseError
 from reasonmill.llm.base import BACKENDS, BackendConfig, BackendKind, BackendStats, LoopThread, banned_opening
-from reasonmill.llm.endpoints import Endpoint, EndpointPool, PoolSettings
+from reasonmill.llm.endpoints import CircuitOpenError, Endpoint, EndpointPool, PoolSettings
 from reasonmill.llm.types import (
     Completion,
     Message,
@@ -125,7 +125,7 @@ class _Malformed(Exception):
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500 or exc.status_code in (408, 409, 429)
-    return isinstance(exc, openai.APIConnectionError | _Malformed)
+    return isinstance(exc, openai.APIConnectionError | _Malformed | CircuitOpenError)
 
 
 def retry_after_seconds(exc: BaseException | None) -> float | None:
@@ -221,7 +221,7 @@ class OpenAICompatBackend:
                     base_url=url, api_key=api_key, max_retries=0, http_client=_http_client(config)
                 )
                 eps.append(Endpoint(url, client, settings))
-            return EndpointPool(eps)
+            return EndpointPool(eps, max_open_wait_s=config.cooldown_s)
 
         self.pool = self._loop.run(build())
         self._timeout = _httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
@@ -426,6 +426,12 @@ class OpenAICompatBackend:
             self.stats.failures += 1
             return [
                 error_completion(f"malformed reply after {cfg.max_attempts} tries: {e}", cfg.model, e.raw)
+                for _ in range(n)
+            ]
+        except CircuitOpenError as e:
+            self.stats.failures += 1
+            return [
+                error_completion(f"no endpoint available after {cfg.max_attempts} tries: {e}", cfg.model)
                 for _ in range(n)
             ]
         except openai.APIConnectionError as e:

@@ -100,3 +100,13 @@ def test_circuit_opens_half_opens_and_closes():
     ep.on_start()
     ep.on_done("ok", 0.01, t + 3.3)
     assert ep.state == "closed" and ep.cooldown == 1.0
+
+
+def test_dead_single_server_gives_error_results_not_a_hang(backend_for):
+    with LoopbackServer(faults=Faults(always_status=503)) as dead:
+        b = backend_for(dead.url, failure_threshold=2, cooldown_s=0.2, max_attempts=3)
+        t0 = time.monotonic()
+        out = b.generate([user(f"q{i}") for i in range(200)], SamplingParams())
+        assert time.monotonic() - t0 < 5
+        assert all(r[0].finish_reason == "error" for r in out)
+        assert dead.counts["requests"] < 200  # the open circuit kept most requests off the dead server
