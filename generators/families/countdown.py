@@ -89,6 +89,7 @@ class _Search:
         self.dead: list[tuple[int, Item, int]] = []  # (depth, failed move result, states it cost)
 
     def run(self, items: list[Item]) -> bool:
+        """Search from `items`; True once the target is made (the line then holds the solution)."""
         key = tuple(sorted(v for v, _, _ in items))
         if key in self.seen or self.nodes > MAX_NODES:
             return False

@@ -74,9 +74,11 @@ class Board:
                 self.boxes[BOX[i]] |= b
 
     def cand(self, i: int) -> int:
+        """Bitmask of the digits cell `i` can still take."""
         return ALL & ~(self.rows[ROW[i]] | self.cols[COL[i]] | self.boxes[BOX[i]])
 
     def place(self, i: int, d: int) -> None:
+        """Write digit `d` into cell `i` and mark it used in its row, column and box."""
         b = 1 << d
         self.g[i] = d
         self.rows[ROW[i]] |= b
@@ -84,6 +86,7 @@ class Board:
         self.boxes[BOX[i]] |= b
 
     def unplace(self, i: int) -> None:
+        """Undo the placement in cell `i`."""
         b = ~(1 << self.g[i])
         self.g[i] = 0
         self.rows[ROW[i]] &= b

@@ -48,6 +48,7 @@ class Puzzle:
         self.eliminated = 0  # house possibilities ruled out by propagation: the work it did
 
     def label(self, v: int) -> str:
+        """How value `v` is named in clues ("the red house", "Bob")."""
         a, i = divmod(v, self.n)
         return PHRASE[self.attrs[a]].format(v=self.values[a][i])
 
@@ -126,6 +127,7 @@ class Puzzle:
             self.search(trial, limit, sols, stats)
 
     def clue_text(self, c: tuple) -> str:
+        """A clue as an English sentence."""
         kind, x = c[0], c[1]
         if kind == "at":
             return f"{self.label(x)} is in house {c[2] + 1}."
