@@ -21,6 +21,7 @@ treats as a retryable failure: a dead server turns a batch into error results in
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 C = TypeVar("C")
+logger = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "rate_limited", "failed", "neutral"]
 
@@ -116,6 +118,7 @@ class Endpoint(Generic[C]):
                     self.cooldown = min(s.cooldown_max_s, self.cooldown * 2)
                 if self.state != "open":
                     self.times_opened += 1
+                    logger.warning("circuit open for %s for %.1fs", self.url, self.cooldown)
                 self.state, self.open_until = "open", now + self.cooldown
 
     def snapshot(self) -> dict[str, object]:

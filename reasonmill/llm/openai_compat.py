@@ -6,7 +6,9 @@ What it does per request:
   can move to another replica and be counted;
 - retries with tenacity on 429, 5xx, 408/409, timeouts, dropped connections and malformed bodies,
   waiting `Retry-After` (or `retry-after-ms`) when the server sends one, else exponential backoff
-  with jitter;
+  with jitter (the wait is per request: with several replicas, a 429 from one still makes that
+  request wait its Retry-After, while the replica's halved concurrency limit steers the other
+  requests to the rest);
 - after the last attempt a request becomes "error" Completions (raw body kept in `meta["raw"]`
   for malformed replies), so one bad item never sinks a batch; 401/403/404 (bad key, unknown
   model or path) raise `LLMRequestError` at once because every other request would fail alike.
@@ -40,6 +42,7 @@ import asyncio
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -65,6 +68,8 @@ from reasonmill.llm.types import (
     as_messages,
     error_completion,
 )
+
+logger = logging.getLogger(__name__)
 
 FATAL_STATUS = (401, 403, 404)
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -444,6 +449,12 @@ class OpenAICompatBackend:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        # Status and error class only: never the request (it may echo a key) or the body.
+        logger.debug(
+            "retry %d for %s in %.2fs: %s", state.attempt_number, self.model_id, wait, type(exc).__name__
+        )
 
     async def _attempt(self, kind: str, payload: dict[str, Any], extra: dict[str, Any]) -> list[Completion]:
         # The SDK's generic `post` (its documented way to call any path) rather than
