@@ -117,7 +117,8 @@ def trace_from_completion(record_id: str, teacher: str, sample: int, c: Completi
         teacher=teacher,
         tokens=c.completion_tokens or count_tokens(text),
         steps=len(split_paragraphs(parsed.thinking or "")),
-        meta={"sample": sample, "llm": {"model": c.model, "cached": bool(c.meta.get("cached")), "think_tags": parsed.thinking is not None}},
+        # No "cached" flag here: a resumed build must write the same rows as an uninterrupted one.
+        meta={"sample": sample, "llm": {"model": c.model, "think_tags": parsed.thinking is not None}},
     )
 
 

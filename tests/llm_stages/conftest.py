@@ -169,7 +169,8 @@ class WorldResponder:
     # -- teacher, judge, student ---------------------------------------------------------------
 
     def teacher(self, req: ReplyRequest, prompt: str) -> str:
-        question = str(req.messages[-1].get("content", "")) if req.messages else ""
+        users = [str(m.get("content", "")) for m in req.messages if m.get("role") == "user"]
+        question = users[-1] if users else ""
         if req.prefix:  # Retro-Search rollout: finish straight away
             gold = self.knowledge.get(question, "0")
             return f"\n\n</think>\n\nThe answer is \\boxed{{{gold}}}."

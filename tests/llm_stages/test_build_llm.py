@@ -3,6 +3,7 @@ server) under injected faults — no row lost, rejections with reasons and raw t
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -104,6 +105,11 @@ def test_llm_build_under_faults_loses_no_row_and_reruns_from_cache(tmp_path, wor
     for r in llm_rejections:
         assert "raw" in r["detail"], r
     assert {"malformed_reply", "inconsistent_answer"} <= {r["reason"] for r in rejected}
+    revised = [json.loads(r["meta"])["retro_search"]["revised"] for f in sorted((out / "retro_search").glob("shard-*.parquet"))
+               for r in pq.read_table(f, columns=["meta"]).to_pylist()]
+    assert sum(revised) > 0  # the LLM reviser's rollouts were verified and accepted
+    scored = [r for f in sorted((out / "score").glob("shard-*.parquet")) for r in pq.read_table(f, columns=["scores"]).to_pylist()]
+    assert scored and all(0.2 <= dict(r["scores"])["pass_rate"] <= 0.8 for r in scored)
     rows = corpus(out)
     assert rows and len(rows) == stages["score"]["counts"]["written"]
     assert {"mindgym", "arithmetic_chain"} & {r["source"] for r in rows}
