@@ -53,17 +53,15 @@ def check_texts(
     return [v for v in verdicts if v is not None]
 
 
-def gold_verdicts(config: BuildConfig, records: list[Record], counts: ShardCounts, out: Path | None, tag: str) -> list[Verdict]:
-    """Each record's gold checked against itself: free-form golds under a judge are accepted when
-    non-empty; the rest go through `check_texts`."""
-    verdicts: list[Verdict | None] = [None] * len(records)
-    rest = []
-    for i, rec in enumerate(records):
-        if judged(config, rec):
-            ok = bool(rec.problem.answer.strip())
-            verdicts[i] = Verdict(ok, JUDGE_NAME, None if ok else Reason.NO_ANSWER.value, "free-form gold accepted as written" if ok else "empty gold")
-        else:
-            rest.append(i)
-    for i, v in zip(rest, check_texts(config, out, [(records[i], records[i].problem.answer) for i in rest], counts, tag), strict=True):
-        verdicts[i] = v
-    return [v for v in verdicts if v is not None]
+def gold_verdicts(config: BuildConfig, records: list[Record]) -> list[Verdict | None]:
+    """Each record's gold checked against itself where no verifier is needed: a free-form gold
+    under a judge is accepted when non-empty. None marks the golds `check_texts` must check (the
+    caller batches them with the traces, so the pool is called once per shard)."""
+    out: list[Verdict | None] = []
+    for rec in records:
+        if not judged(config, rec):
+            out.append(None)
+            continue
+        ok = bool(rec.problem.answer.strip())
+        out.append(Verdict(ok, JUDGE_NAME, None if ok else Reason.NO_ANSWER.value, "free-form gold accepted as written" if ok else "empty gold"))
+    return out

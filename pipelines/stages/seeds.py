@@ -29,6 +29,9 @@ from reasonmill.records import AnswerKind, Problem, Record, Rejection
 from reasonmill.rng import item_rng
 from reasonmill.shards import ShardCounts
 
+SUB_STRIDE = 5
+"""Record index of sub-question j of MindGYM sample t: SUB_STRIDE * t + j (at most 5 per sample)."""
+
 
 class SeedStage(SourceStage):
     """Procedural seeds from `config.seeds`."""
@@ -137,10 +140,6 @@ class SeedStage(SourceStage):
             counts.written += 1
             yield Record(id=Record.make_id("mindgym", seed, index, problem), source="mindgym", seed=seed, index=index, level=1,
                          problem=problem, meta={"llm": {"notes": smp.notes}} if smp.notes else {})
-
-
-SUB_STRIDE = 5
-"""Record index of sub-question j of MindGYM sample t: SUB_STRIDE * t + j (at most 5 per sample)."""
 
 
 STAGES.register(SeedStage.name, SeedStage)

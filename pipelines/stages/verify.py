@@ -31,11 +31,16 @@ class VerifyStage(Stage):
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
         cfg = self.config.verify
         recs = list(records)
-        golds = iter(gold_verdicts(self.config, recs, counts, self.out, self.llm_tag))
-        verdicts = iter(check_texts(self.config, self.out, [(rec, t.text) for rec in recs for t in rec.traces], counts, self.llm_tag))
-        for rec in recs:
+        golds = gold_verdicts(self.config, recs)
+        need = [i for i, g in enumerate(golds) if g is None]
+        pairs = [(recs[i], recs[i].problem.answer) for i in need] + [(rec, t.text) for rec in recs for t in rec.traces]
+        checked = check_texts(self.config, self.out, pairs, counts, self.llm_tag)
+        for i, v in zip(need, checked, strict=False):
+            golds[i] = v
+        verdicts = iter(checked[len(need) :])
+        for rec, gold in zip(recs, golds, strict=True):
+            assert gold is not None
             counts.read += 1
-            gold = next(golds)
             for t in rec.traces:
                 t.verdict = next(verdicts)
             if not gold.passed:
