@@ -21,7 +21,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from reasonmill.config import BuildConfig, validate_config
+from reasonmill.generators.teacher import ProgrammaticTeacher
 from reasonmill.llm.loopback import Faults, LoopbackServer, ReplyRequest
+from reasonmill.pipelines.stages.compose import ComposeStage
+from reasonmill.pipelines.stages.seeds import SeedStage
+from reasonmill.records import Record
+from reasonmill.shards import ShardCounts
 
 
 def h(*parts: object) -> int:
@@ -213,3 +219,46 @@ def world_server(world: WorldResponder) -> Iterator[LoopbackServer]:
     """A loopback server answering with `world`, no faults until a test sets them."""
     with LoopbackServer(responder=world, faults=Faults()) as s:
         yield s
+
+
+def backend(url: str, model: str) -> dict:
+    """An "openai" backend config for the loopback server with fast retries."""
+    return {"kind": "openai", "model": model, "base_url": url, "max_attempts": 5, "backoff_initial_s": 0.01,
+            "backoff_max_s": 0.05, "timeout_s": 10.0, "retry_after_max_s": 0.2}
+
+
+def llm_config(url: str) -> BuildConfig:
+    """A small build with every LLM stage on: synthesis, LLM composition, teacher, judge, reviser, student."""
+    return validate_config(
+        {
+            "name": "llm-e2e",
+            "shard_rows": 20,
+            "seeds": [{"generator": "arithmetic_chain", "count": 8}, {"generator": "linear_equation", "count": 8}],
+            "synthesis": {"backend": "teacher", "count": 8, "areas": ["economic_principles", "historical_events"], "samples_per_shard": 4},
+            "compose": {"rules": [{"principle": "bridging", "count": 2, "hops": 2}], "llm": {"backend": "teacher", "per_sample": 2}},
+            "distill": {"teacher": "llm:teacher", "samples": 2},
+            "verify": {"judge": "judge"},
+            "retro_search": {"reviser": "teacher", "max_boundaries": 2},
+            "score": {"student": {"backend": "student", "k": 4, "filter": True}},
+            "llm": {"backends": {"teacher": backend(url, "teacher-model"), "judge": backend(url, "judge-model"), "student": backend(url, "student-model")}},
+        }
+    )
+
+
+def teach_procedural(world, cfg: BuildConfig) -> None:
+    """Give the world the gold and a programmatic trace of every procedural and composed item."""
+    seeds = SeedStage(cfg)
+    compose = ComposeStage(cfg, num_input_shards=seeds.num_shards())
+    for k in range(seeds.procedural_shards):
+        recs = [r for r in seeds.create(k, ShardCounts()) if isinstance(r, Record)]
+        for r in compose.run(recs, k, ShardCounts()):
+            if isinstance(r, Record):
+                world.learn(r.problem.question, r.problem.answer, ProgrammaticTeacher().traces(r, 1, 1, cfg.seed)[0].text)
+
+
+@pytest.fixture
+def llm_build_config(world: WorldResponder, world_server: LoopbackServer) -> BuildConfig:
+    """The LLM build config pointed at `world_server`, with the world taught the procedural items."""
+    cfg = llm_config(world_server.url)
+    teach_procedural(world, cfg)
+    return cfg

@@ -9,52 +9,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from reasonmill.config import BuildConfig, validate_config
-from reasonmill.generators.teacher import ProgrammaticTeacher
 from reasonmill.llm.loopback import Faults
 from reasonmill.pipelines.llm import CACHE_FILE
 from reasonmill.pipelines.runner import build
 from reasonmill.pipelines.stages import STAGE_ORDER
-from reasonmill.pipelines.stages.compose import ComposeStage
-from reasonmill.pipelines.stages.seeds import SeedStage
-from reasonmill.records import Record
-from reasonmill.shards import ShardCounts
 
 LLM_REASONS = {"malformed_reply", "truncated_reply", "request_failed", "inconsistent_answer", "duplicate_background"}
 FAULTS = Faults(rate_limit_prob=0.05, retry_after_s=0.05, drop_prob=0.03, malformed_prob=0.03, truncate_prob=0.04, seed=7)
-
-
-def backend(url: str, model: str) -> dict:
-    return {"kind": "openai", "model": model, "base_url": url, "max_attempts": 5, "backoff_initial_s": 0.01,
-            "backoff_max_s": 0.05, "timeout_s": 10.0, "retry_after_max_s": 0.2}
-
-
-def llm_config(url: str) -> BuildConfig:
-    return validate_config(
-        {
-            "name": "llm-e2e",
-            "shard_rows": 20,
-            "seeds": [{"generator": "arithmetic_chain", "count": 8}, {"generator": "linear_equation", "count": 8}],
-            "synthesis": {"backend": "teacher", "count": 8, "areas": ["economic_principles", "historical_events"], "samples_per_shard": 4},
-            "compose": {"rules": [{"principle": "bridging", "count": 2, "hops": 2}], "llm": {"backend": "teacher", "per_sample": 2}},
-            "distill": {"teacher": "llm:teacher", "samples": 2},
-            "verify": {"judge": "judge"},
-            "retro_search": {"reviser": "teacher", "max_boundaries": 2},
-            "score": {"student": {"backend": "student", "k": 4, "filter": True}},
-            "llm": {"backends": {"teacher": backend(url, "teacher-model"), "judge": backend(url, "judge-model"), "student": backend(url, "student-model")}},
-        }
-    )
-
-
-def teach_procedural(world, cfg: BuildConfig) -> None:
-    """Give the world the gold and a programmatic trace of every procedural and composed item."""
-    seeds = SeedStage(cfg)
-    compose = ComposeStage(cfg, num_input_shards=seeds.num_shards())
-    for k in range(seeds.procedural_shards):
-        recs = [r for r in seeds.create(k, ShardCounts()) if isinstance(r, Record)]
-        for r in compose.run(recs, k, ShardCounts()):
-            if isinstance(r, Record):
-                world.learn(r.problem.question, r.problem.answer, ProgrammaticTeacher().traces(r, 1, 1, cfg.seed)[0].text)
 
 
 def rejected_rows(out: Path) -> list[dict]:
@@ -76,9 +37,8 @@ def fresh(out: Path) -> None:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-def test_llm_build_under_faults_loses_no_row_and_reruns_from_cache(tmp_path, world, world_server):
-    cfg = llm_config(world_server.url)
-    teach_procedural(world, cfg)
+def test_llm_build_under_faults_loses_no_row_and_reruns_from_cache(tmp_path, world_server, llm_build_config):
+    cfg = llm_build_config
     out = tmp_path / "out"
 
     world_server.faults = FAULTS
