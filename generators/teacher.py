@@ -22,7 +22,6 @@ from typing import Protocol
 
 from reasonmill.generators.base import SolverRun, render_steps
 from reasonmill.generators.registry import FAMILIES, PRINCIPLES, TEACHERS
-
 from reasonmill.ids import content_id
 from reasonmill.records import Record, Trace
 from reasonmill.rng import item_rng

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from reasonmill.config import load_config
 from reasonmill.errors import ReasonmillError
+from reasonmill.pipelines.verify_file import verify_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Manufacture verified, difficulty-scored reasoning corpora.")
 console = Console()
@@ -142,6 +143,9 @@ def list_cmd() -> None:
     for name in STAGE_ORDER:
         table.add_row("stage", name, "")
     console.print(table)
+
+
+app.command("verify")(verify_command)
 
 
 def main() -> None:

@@ -21,6 +21,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reasonmill.errors import ConfigError
 
+# The default offline build: every procedural family (reasoning-gym is an optional extra), more
+# items where the family has more variety, and every composition principle.
+DEFAULT_SEEDS: tuple[tuple[str, int], ...] = (
+    ("arithmetic_chain", 150),
+    ("arithmetic_expression", 100),
+    ("linear_equation", 150),
+    ("quadratic_equation", 100),
+    ("linear_system", 100),
+    ("polynomial_roots", 80),
+    ("gcd_lcm", 100),
+    ("modular_power", 100),
+    ("prime_factors", 80),
+    ("counting", 100),
+    ("countdown", 100),
+    ("sudoku", 60),
+    ("knights_knaves", 100),
+    ("zebra", 60),
+    ("shortest_path", 100),
+)
+DEFAULT_COMPOSE: tuple[tuple[str, int, int], ...] = (
+    ("bridging", 80, 2),
+    ("chaining", 40, 3),
+    ("comparison", 40, 2),
+    ("conjunction", 40, 2),
+)
+
 
 class Strict(BaseModel):
     """Base of every config section: unknown keys are errors."""
@@ -71,7 +97,7 @@ class ComposeConfig(Strict):
     """
 
     rules: list[ComposeRule] = Field(
-        default_factory=lambda: [ComposeRule(principle="bridging", count=100, hops=2)]
+        default_factory=lambda: [ComposeRule(principle=p, count=c, hops=h) for p, c, h in DEFAULT_COMPOSE]
     )
     keep_seeds: bool = True
     llm: LLMComposeConfig | None = None
@@ -224,10 +250,7 @@ class BuildConfig(Strict):
     seed: int = 0
     shard_rows: int = Field(default=500, ge=1)
     seeds: list[SeedSource] = Field(
-        default_factory=lambda: [
-            SeedSource(generator="arithmetic_chain", count=750),
-            SeedSource(generator="linear_equation", count=750),
-        ],
+        default_factory=lambda: [SeedSource(generator=name, count=count) for name, count in DEFAULT_SEEDS],
         min_length=1,
     )
     compose: ComposeConfig = Field(default_factory=ComposeConfig)

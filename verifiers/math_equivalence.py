@@ -80,8 +80,43 @@ def _silence_math_verify() -> None:
     math_verify.parser.TIMEOUT_WARNING_SHOWN = True
 
 
+_PLAIN_FUNC = re.compile(r"\b(sqrt|pi|oo|infinity)\b")
+
+
+def plain_to_latex(text: str) -> str:
+    """Plain-text math ("2 - sqrt(3)", "pi/2") written as LaTeX ("2 - \\sqrt{3}", "\\pi/2").
+
+    math-verify reads LaTeX; given "2 - sqrt(5)" it returns 2, so "2 - sqrt(3)" would equal
+    "2 - sqrt(5)". Text that already holds a backslash is left alone.
+    """
+    if "\\" in text or not _PLAIN_FUNC.search(text):
+        return text
+    out, i = [], 0
+    while i < len(text):
+        m = _PLAIN_FUNC.match(text, i) if (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) else None
+        if m is None:
+            out.append(text[i])
+            i += 1
+            continue
+        word = m.group(1)
+        j = m.end()
+        if word == "sqrt" and j < len(text) and text[j] == "(":
+            depth, k = 0, j
+            while k < len(text):
+                depth += {"(": 1, ")": -1}.get(text[k], 0)
+                if depth == 0:
+                    break
+                k += 1
+            out.append("\\sqrt{" + plain_to_latex(text[j + 1 : k]) + "}")
+            i = k + 1
+        else:
+            out.append({"sqrt": "\\sqrt", "pi": "\\pi", "oo": "\\infty", "infinity": "\\infty"}[word] + " ")
+            i = j
+    return "".join(out)
+
+
 def _as_latex(text: str) -> str:
-    return text if "$" in text or "\\boxed" in text or "\\[" in text else f"${text}$"
+    return text if "$" in text or "\\boxed" in text or "\\[" in text else f"${plain_to_latex(text)}$"
 
 
 @lru_cache(maxsize=16384)

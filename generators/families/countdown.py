@@ -8,9 +8,10 @@ a positive integer. The target is built from a random combination, so a solution
 The solver is a depth-first search over states (the multiset of values left), trying at each
 state the pair moves whose result is closest to the target first, and never expanding a state
 twice. The gold answer is the expression of the first solution this search finds (deterministic),
-written with "*" and "/" and only the parentheses precedence needs; kind "exact". Other valid
-expressions exist, so an exact check under-credits them: a dedicated Countdown checker would be
-the right verifier (see the report in the repository history).
+written with "*" and "/" and only the parentheses precedence needs. Other valid expressions
+exist, so the answer kind is "countdown": the gold is JSON {"numbers", "target", "expression"} and
+the countdown verifier accepts any expression that follows the rules and reaches the target; traces
+box the expression (`shown_answer`).
 
 Narration: the correct line is told one move at a time. The narrated wrong branches are real
 dead ends of the search: moves tried at a state on the correct line whose whole subtree failed,
@@ -19,7 +20,9 @@ each told with how many states it took to rule out, then "Wait, this doesn't rea
 
 from __future__ import annotations
 
+import json
 import random
+import re
 
 from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish
 from reasonmill.generators.registry import FAMILIES
@@ -137,7 +140,7 @@ class Countdown(Family):
 
     name = "countdown"
     description = "Countdown numbers game (depth-first search with dead ends)"
-    answer_kind = "exact"
+    answer_kind = "countdown"
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
         count, small, large, (lo, hi) = LEVELS[params.level]
@@ -163,9 +166,23 @@ class Countdown(Family):
         rng.shuffle(nums)
         answer = search.line[-1][1][1]
         q = f"Using the numbers {', '.join(map(str, nums))} (each at most once) and + - * /, make {target}. Every intermediate result must be a positive integer. Give one expression."
-        return Problem(
-            question=q, answer=answer, kind="exact", meta={"spec": {"numbers": nums, "target": target}}
-        )
+        gold = json.dumps({"numbers": nums, "target": target, "expression": answer}, separators=(",", ":"))
+        return Problem(question=q, answer=gold, kind="countdown", meta={"spec": {"numbers": nums, "target": target}})
+
+    def shown_answer(self, problem: Problem) -> str:
+        """The expression found by the search (the gold is the verifier's JSON record)."""
+        return json.loads(problem.answer)["expression"]
+
+    def perturb(self, problem: Problem, rng: random.Random) -> str:
+        """The found expression with one number changed: it misses the target or uses a number
+        that was not given."""
+        expr = self.shown_answer(problem)
+        nums = re.findall(r"\d+", expr)
+        k = rng.randrange(len(nums))
+        parts = re.split(r"(\d+)", expr)
+        idx = [i for i, p in enumerate(parts) if p.isdigit()][k]
+        parts[idx] = str(int(parts[idx]) + rng.choice([1, 2, 3]))
+        return "".join(parts)
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         nums, target = problem.meta["spec"]["numbers"], problem.meta["spec"]["target"]

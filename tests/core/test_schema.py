@@ -9,14 +9,21 @@ import pytest
 from reasonmill.errors import ShardError
 from reasonmill.records import Problem, Record, Rejection, Trace, Verdict
 from reasonmill.schema import RECORD_SCHEMA, records_to_table
-from reasonmill.shards import StageDir, ShardCounts, read_records, read_rejections, write_records, write_rejections
+from reasonmill.shards import (
+    ShardCounts,
+    StageDir,
+    read_records,
+    read_rejections,
+    write_records,
+    write_rejections,
+)
 
 
 def _record(i: int = 0) -> Record:
     p = Problem(question=f"What is {i} + 1?", answer=str(i + 1), kind="math", meta={"spec": {"a": i, "nested": [1, 2]}})
     t = Trace(
         id=f"t{i}",
-        text="<think>\nadd one\n</think>\n\nThe answer is \\boxed{%d}." % (i + 1),
+        text=f"<think>\nadd one\n</think>\n\nThe answer is \\boxed{{{i + 1}}}.",
         answer=str(i + 1),
         teacher="programmatic",
         tokens=12,
