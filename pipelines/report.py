@@ -29,34 +29,40 @@ def _corpus_rows(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_difficulty(rows: list[dict[str, Any]], path: Path) -> None:
-    """Histogram of difficulty, one series per source."""
+def _pyplot() -> Any:
+    # Agg: plots are files, and build machines have no display.
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig: Any, ax: Any, path: Path, title: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+
+
+def plot_difficulty(rows: list[dict[str, Any]], path: Path) -> None:
+    """Histogram of difficulty, one series per source."""
+    plt = _pyplot()
     by_source: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         by_source[r["source"]].append(r["difficulty"])
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(list(by_source.values()), bins=20, range=(0, 1), stacked=True, label=list(by_source))
     ax.set_xlabel("difficulty (intrinsic: solver effort)")
-    ax.set_ylabel("records")
-    ax.set_title("Difficulty by source")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, path, "Difficulty by source", "records")
 
 
 def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
     """Trace tokens of the corpus before and after Retro-Search, per level."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     before: dict[int, list[float]] = defaultdict(list)
     after: dict[int, list[float]] = defaultdict(list)
     for r in rows:
@@ -70,21 +76,12 @@ def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
     ax.bar([lv - w / 2 for lv in levels], [sum(before[lv]) / len(before[lv]) for lv in levels], w, label="teacher trace (shortest correct)")
     ax.bar([lv + w / 2 for lv in levels], [sum(after[lv]) / len(after[lv]) for lv in levels], w, label="corpus trace (after Retro-Search)")
     ax.set_xlabel("level")
-    ax.set_ylabel("mean tokens")
-    ax.set_title("Retro-Search: trace length per level")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, path, "Retro-Search: trace length per level", "mean tokens")
 
 
 def plot_rejections(manifest: dict[str, Any], path: Path) -> None:
     """Kept and rejected rows per stage, rejections split by reason."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     stages = list(manifest["stages"])
     reasons = sorted({r for s in manifest["stages"].values() for r in s["counts"]["reasons"]})
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -95,12 +92,7 @@ def plot_rejections(manifest: dict[str, Any], path: Path) -> None:
         vals = [manifest["stages"][s]["counts"]["reasons"].get(reason, 0) for s in stages]
         ax.bar(stages, vals, bottom=bottom, label=reason)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-    ax.set_ylabel("rows")
-    ax.set_title("Rows kept and rejected per stage")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, path, "Rows kept and rejected per stage", "rows")
 
 
 def dataset_card(manifest: dict[str, Any]) -> str:
