@@ -145,6 +145,31 @@ def list_cmd() -> None:
     console.print(table)
 
 
+@app.command()
+def schedule(
+    config: Annotated[Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder each scheduled run resumes into.")] = Path("out"),
+    cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 3 * * *'.")] = "0 3 * * *",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "reasonmill-scheduled",
+) -> None:
+    """Serve the build flow as a scheduled Prefect deployment (needs a Prefect server).
+
+    Start one with `prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api);
+    Prefect's ephemeral mode cannot schedule. The process stays up and runs the flow on schedule.
+    """
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail(ReasonmillError("schedules need a Prefect server: run `prefect server start` and set PREFECT_API_URL (ephemeral mode cannot schedule)"))
+    try:
+        cfg = load_config(config)
+    except ReasonmillError as exc:
+        _fail(exc)
+    from reasonmill.pipelines.flows import build_flow
+
+    build_flow.serve(name=name, cron=cron, parameters={"config_json": cfg.model_dump(mode="json"), "out": str(out)})
+
+
 app.command("verify")(verify_command)
 
 

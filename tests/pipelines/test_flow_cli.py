@@ -75,3 +75,27 @@ def test_cli_unknown_generator_lists_known_ones(tmp_path, small_dict):
 def test_cli_inspect_of_a_non_build_folder(tmp_path):
     res = runner.invoke(app, ["inspect", str(tmp_path)])
     assert res.exit_code == 2 and "manifest.json" in res.output
+
+
+def test_cli_schedule_without_a_server_says_what_to_do(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    res = runner.invoke(app, ["schedule", "--cron", "0 3 * * *"])
+    assert res.exit_code == 2 and "prefect server start" in res.output
+
+
+def test_cli_verify_grades_a_jsonl_file(tmp_path):
+    import json
+
+    src = tmp_path / "outputs.jsonl"
+    rows = [
+        {"gold": "1/2", "prediction": "so the answer is \\boxed{0.5}"},
+        {"gold": "7", "prediction": "The answer is 8."},
+        {"gold": "Paris", "prediction": "Answer: paris", "kind": "exact"},
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "graded.jsonl"
+    res = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    graded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["verdict_passed"] for g in graded] == [True, False, True]
+    assert graded[1]["verdict_reason"] == "mismatch"
