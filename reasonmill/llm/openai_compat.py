@@ -279,6 +279,8 @@ class OpenAICompatBackend:
 
     @staticmethod
     async def _gather(coros: list[Any]) -> list[list[Completion]]:
+        # One task per conversation, parked on the pool until a slot is free. (A fixed set of
+        # worker tasks pulling from a queue was tried: no measurable gain, more code.)
         tasks = [asyncio.ensure_future(c) for c in coros]
         try:
             return list(await asyncio.gather(*tasks))

@@ -242,3 +242,14 @@ def test_banned_first_token_by_logit_bias_when_ids_are_known(server, backend_for
         seen[0]["logit_bias"] == {"42": -100, "7": -100} and seen[0]["max_tokens"] == 1 and seen[0]["n"] == 2
     )
     assert all("logit_bias" not in p and p["max_tokens"] == 19 and p["n"] == 1 for p in seen[2:])
+
+
+def test_gc_thresholds_are_relaxed_during_a_batch_and_restored(server, backend_for):
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    server._state.responder = lambda req: (seen.append(gc.get_threshold()), "ok")[1]
+    backend_for(server.url).generate([user("q")], SamplingParams())
+    assert seen[0][1] >= 1000 and seen[0][2] >= 1000
+    assert gc.get_threshold() == before
