@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import importlib
 import re
 import threading
@@ -232,3 +233,10 @@ def banned_opening(text: str, banned_words: Sequence[str]) -> str | None:
         if w and head.startswith(w) and not re.match(r"\w", head[len(w) : len(w) + 1]):
             return word
     return None
+
+
+def derived_seed(seed: int | None, round_: int) -> int | None:
+    """A fresh, reproducible seed for resampling round `round_` (None stays None)."""
+    if seed is None:
+        return None
+    return int(hashlib.sha256(f"{seed}:resample:{round_}".encode()).hexdigest()[:8], 16)

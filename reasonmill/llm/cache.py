@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reasonmill.llm.base import BackendStats, LLMBackend
+from reasonmill.llm.base import BackendStats, LLMBackend, derived_seed
 from reasonmill.llm.types import Completion, MessageLike, SamplingParams, as_messages
 
 SCHEMA = """
@@ -128,6 +128,19 @@ class RequestCache:
             self._local.conn = None
 
 
+def _top_up(sampling: SamplingParams, missing: int) -> SamplingParams:
+    """Params for asking `missing` of `sampling.n` samples again.
+
+    With a seed, a top-up gets a derived seed: the same seed with a smaller n would, on servers
+    that seed per request, draw again the samples that are already stored.
+    """
+    if missing == sampling.n or sampling.seed is None:
+        return sampling.with_n(missing)
+    return sampling.model_copy(
+        update={"n": missing, "seed": derived_seed(sampling.seed, sampling.n - missing)}
+    )
+
+
 class CachedBackend:
     """Wraps any `LLMBackend`: answers from the cache what it can, asks the backend for the rest.
 
@@ -155,7 +168,7 @@ class CachedBackend:
         keys = [request_key(self.model_id, "chat", c, sampling, self.tag) for c in conversations]
 
         def call(idx: list[int], n: int) -> list[list[Completion]]:
-            return self.backend.generate([conversations[i] for i in idx], sampling.with_n(n))
+            return self.backend.generate([conversations[i] for i in idx], _top_up(sampling, n))
 
         return self._run(keys, sampling.n, call)
 
@@ -175,7 +188,7 @@ class CachedBackend:
 
         def call(idx: list[int], n: int) -> list[list[Completion]]:
             return self.backend.continue_prefix(
-                [conversations[i] for i in idx], [prefixes[i] for i in idx], sampling.with_n(n), banned
+                [conversations[i] for i in idx], [prefixes[i] for i in idx], _top_up(sampling, n), banned
             )
 
         return self._run(keys, sampling.n, call)

@@ -39,7 +39,6 @@ servers that need none (vLLM, loopback) get the placeholder "EMPTY".
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib.util
 import json
 import logging
@@ -58,7 +57,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from reasonmill.errors import ConfigError, LLMRequestError, LLMResponseError
-from reasonmill.llm.base import BACKENDS, BackendConfig, BackendKind, BackendStats, LoopThread, banned_opening
+from reasonmill.llm.base import (
+    BACKENDS,
+    BackendConfig,
+    BackendKind,
+    BackendStats,
+    LoopThread,
+    banned_opening,
+    derived_seed,
+)
 from reasonmill.llm.endpoints import CircuitOpenError, Endpoint, EndpointPool, PoolSettings
 from reasonmill.llm.types import (
     Completion,
@@ -160,13 +167,6 @@ class WaitRetryAfter(wait_base):
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         ra = retry_after_seconds(exc)
         return min(ra, self.retry_after_max) if ra is not None else self.backoff(retry_state)
-
-
-def derived_seed(seed: int | None, round_: int) -> int | None:
-    """A fresh, reproducible seed for resampling round `round_` (None stays None)."""
-    if seed is None:
-        return None
-    return int(hashlib.sha256(f"{seed}:resample:{round_}".encode()).hexdigest()[:8], 16)
 
 
 def render_plain(messages: Sequence[Message], prefix: str) -> str:

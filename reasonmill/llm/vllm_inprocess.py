@@ -23,8 +23,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from reasonmill.errors import LLMBackendUnavailable
-from reasonmill.llm.base import BACKENDS, BackendConfig, BackendKind, BackendStats, banned_opening
-from reasonmill.llm.openai_compat import derived_seed
+from reasonmill.llm.base import (
+    BACKENDS,
+    BackendConfig,
+    BackendKind,
+    BackendStats,
+    banned_opening,
+    derived_seed,
+)
 from reasonmill.llm.types import Completion, MessageLike, SamplingParams, as_messages
 
 

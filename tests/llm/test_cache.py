@@ -99,3 +99,15 @@ def test_make_backend_with_a_cache_path(server, tmp_path):
         b.generate([user("q")], SamplingParams())
         b.close()
     assert server.counts["requests"] == 1
+
+
+def test_top_up_with_a_seed_uses_a_derived_seed(server, backend_for, tmp_path):
+    cache = RequestCache(tmp_path / "c.sqlite")
+    b = CachedBackend(backend_for(server.url), cache)
+    sampling = SamplingParams(n=3, seed=11)
+    cache.put(request_key("loopback", "chat", user("q"), sampling), [Completion("kept", "stop")])
+    seeds: list[int] = []
+    server._state.responder = lambda req: (seeds.append(req.params["seed"]), "new")[1]
+    out = b.generate([user("q")], sampling)
+    assert [c.text for c in out[0]] == ["kept", "new", "new"]
+    assert seeds and all(s != 11 for s in seeds)
