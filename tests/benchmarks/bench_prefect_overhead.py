@@ -37,9 +37,9 @@ CODE = {
 def config_for(records: int, shard_rows: int) -> dict:
     """The default config with its seed counts scaled so seeds total `records`."""
     cfg = BuildConfig().model_dump(mode="json")
-    per = records // len(cfg["seeds"])
+    total = sum(s["count"] for s in cfg["seeds"])
     for s in cfg["seeds"]:
-        s["count"] = per
+        s["count"] = s["count"] * records // total
     for r in cfg["compose"]["rules"]:
         r["count"] = max(1, records // 15)
     cfg["shard_rows"] = shard_rows
@@ -59,10 +59,11 @@ def corpus_ids(out: Path) -> list[str]:
 
 
 def main() -> None:
-    """Run both engines (plain first, then Prefect, then plain again) and report the ratio."""
+    """Run both engines (plain first, then Prefect, optionally plain again) and report the ratio."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--shard-rows", type=int, default=5_000)
+    ap.add_argument("--repeat-plain", type=int, default=0, choices=(0, 1), help="time the plain build a second time, after the flow")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rm-bench-"))
     cfg = config_for(args.records, args.shard_rows)
@@ -70,7 +71,8 @@ def main() -> None:
     cfg_path.write_text(yaml.safe_dump(cfg))
     times: dict[str, list[float]] = {"plain": [], "prefect": []}
     outs = {}
-    for engine in ("plain", "prefect", "plain"):
+    order = ("plain", "prefect", "plain")[: 2 + args.repeat_plain]
+    for engine in order:
         out = tmp / f"{engine}{len(times[engine])}"
         times[engine].append(run(engine, cfg_path, out))
         outs[engine] = out
