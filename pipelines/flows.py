@@ -9,7 +9,9 @@ given a Dask task runner pointed at a cluster (`task_runner="dask"`, needs the `
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +22,47 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from reasonmill.config import BuildConfig, validate_config
 from reasonmill.pipelines import runner
 from reasonmill.pipelines.stages import STAGE_ORDER
+from reasonmill.pipelines.stages.base import Stage
 
 # Progress callback for the CLI; tasks run in this process's threads, so a plain hook works.
 PROGRESS_HOOK: list[Any] = []
+
+# Each worker thread keeps its validated config and stage instances across tasks, as the plain
+# runner keeps one stage per stage: building a stage can cost more than a shard's Prefect overhead
+# (the seed plan, the score stage's dedup table). Per thread, because a stage may hold per-shard
+# state (an LLM backend) and shard tasks of one stage can run in parallel threads.
+_local = threading.local()
+
+
+def _config(config_json: dict[str, Any]) -> BuildConfig:
+    key = json.dumps(config_json, sort_keys=True)
+    cache = _local.__dict__.setdefault("configs", {})
+    if key not in cache:
+        cache[key] = validate_config(config_json)
+    return cache[key]
+
+
+def _stage(out: str, config: BuildConfig, stage_name: str, fresh: bool = False) -> Stage:
+    key = (out, config.config_hash(), stage_name)
+    cache = _local.__dict__.setdefault("stages", {})
+    if fresh or key not in cache:
+        cache[key] = runner.make_stage(stage_name, config, Path(out))
+    return cache[key]
 
 
 @task(retries=2, retry_delay_seconds=1, task_run_name="prepare-{stage_name}")
 def prepare_task(out: str, config_json: dict[str, Any], stage_name: str) -> None:
     """Cross-shard preparation of one stage (e.g. the dedup table), once per stage."""
-    config = validate_config(config_json)
+    config = _config(config_json)
     if runner.stage_needs_work(Path(out), config, stage_name):
-        runner.prepare_stage(Path(out), config, stage_name)
+        runner.prepare_stage(Path(out), config, stage_name, stage=_stage(out, config, stage_name, fresh=True))
 
 
 @task(retries=2, retry_delay_seconds=1, task_run_name="{stage_name}-{shard}")
 def shard_task(out: str, config_json: dict[str, Any], stage_name: str, shard: int) -> dict[str, Any]:
     """Run one stage on one shard (skips it when already complete); returns the marker info."""
-    config = validate_config(config_json)
-    info = runner.run_shard(Path(out), config, stage_name, shard)
+    config = _config(config_json)
+    info = runner.run_shard(Path(out), config, stage_name, shard, stage=_stage(out, config, stage_name))
     for hook in PROGRESS_HOOK:
         hook(stage_name, shard, info)
     return info

@@ -48,11 +48,20 @@ def make_stage(name: str, config: BuildConfig, out: Path) -> Stage:
     return stage
 
 
+_NUM_SHARDS: dict[str, int] = {}
+
+
 def num_shards(config: BuildConfig) -> int:
-    """Shards per stage: fixed by the seed plan, then one output shard per input shard."""
-    stage = STAGES.get("seeds")(config)
-    assert isinstance(stage, SourceStage)
-    return stage.num_shards()
+    """Shards per stage: fixed by the seed plan, then one output shard per input shard.
+
+    Memoised per config hash: the seed plan of a large build takes a moment to lay out.
+    """
+    key = config.config_hash()
+    if key not in _NUM_SHARDS:
+        stage = STAGES.get("seeds")(config)
+        assert isinstance(stage, SourceStage)
+        _NUM_SHARDS[key] = stage.num_shards()
+    return _NUM_SHARDS[key]
 
 
 def stage_keys(config: BuildConfig) -> dict[str, str]:
@@ -92,10 +101,11 @@ def run_shard(out: Path, config: BuildConfig, stage_name: str, shard: int, stage
     return info
 
 
-def prepare_stage(out: Path, config: BuildConfig, stage_name: str) -> Stage:
-    """Instantiate a stage and run its cross-shard `prepare` over its complete input shards."""
+def prepare_stage(out: Path, config: BuildConfig, stage_name: str, stage: Stage | None = None) -> Stage:
+    """Run a stage's cross-shard `prepare` over its complete input shards (instantiating the stage
+    unless one is given) and return the stage."""
     out = Path(out)
-    stage = make_stage(stage_name, config, out)
+    stage = stage or make_stage(stage_name, config, out)
     idx = STAGE_ORDER.index(stage_name)
     if idx > 0:
         prev = StageDir(out, STAGE_ORDER[idx - 1])
