@@ -24,17 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reasonmill.errors import ConfigError
 from reasonmill.records import Problem
+from reasonmill.text import TRANSITION_KEYWORDS  # noqa: F401  (re-exported for the solvers)
 
-# Paragraphs that open with one of these start a new thought (DESIGN.md §4, Retro-Search).
-TRANSITION_KEYWORDS: tuple[str, ...] = (
-    "Wait",
-    "But wait",
-    "Alternatively",
-    "Hmm",
-    "However",
-    "Let me double-check",
-    "Another approach",
-)
 
 
 class FamilyParams(BaseModel):

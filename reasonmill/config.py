@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reasonmill.errors import ConfigError
+from reasonmill.text import TRANSITION_KEYWORDS
 
 # The default offline build: every procedural family (reasoning-gym is an optional extra), more
 # items where the family has more variety, and every composition principle.
@@ -133,7 +134,15 @@ class DistillConfig(Strict):
 
 
 class RetroSearchConfig(Strict):
-    """Retro-Search revision of verified traces (the stage that shortens them)."""
+    """Retro-Search revision of verified traces (the stage that shortens them), and the knobs of
+    `reasonmill.generators.retro_search.revise`, which takes this model as it is.
+
+    `max_boundaries` caps the boundaries tried per trace (partial Retro-Search); `token_budget` caps
+    the rollout tokens spent per trace; `max_new_tokens` caps one rollout. Sampling defaults follow
+    the paper (temperature 0.6, top_p 0.95); the programmatic reviser ignores them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     # "programmatic" (continues the programmatic teacher's own line of search), or the name of an
@@ -145,8 +154,13 @@ class RetroSearchConfig(Strict):
     gamma: float = Field(default=0.9, gt=0, le=1)
     # Rollout tokens one trace may spend; None = unbounded.
     token_budget: int | None = Field(default=None, ge=1)
+    max_new_tokens: int = Field(default=4096, ge=1)
     temperature: float = Field(default=0.6, ge=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
+    # Paragraph openings that mark a switch of thought.
+    keywords: tuple[str, ...] = TRANSITION_KEYWORDS
+    # Seed of LLM rollouts; None = the build's seed.
+    seed: int | None = None
 
 
 class VerifyConfig(Strict):

@@ -11,6 +11,18 @@ import re
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
+# Paragraphs that open with one of these start a new thought (DESIGN.md §4, Retro-Search). Shared by
+# the narrating solvers that write switches and by Retro-Search, which splits traces at them.
+TRANSITION_KEYWORDS: tuple[str, ...] = (
+    "Wait",
+    "But wait",
+    "Alternatively",
+    "Hmm",
+    "However",
+    "Let me double-check",
+    "Another approach",
+)
+
 
 def count_tokens(text: str) -> int:
     """Approximate token count of `text`.

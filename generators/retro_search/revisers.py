@@ -1,4 +1,5 @@
-"""Retro-Search's knobs and revisers: what continues a trace's prefix.
+"""Retro-Search's revisers: what continues a trace's prefix (the knobs are
+`reasonmill.config.RetroSearchConfig`, the build config's `retro_search` section).
 
 `ProgrammaticReviser` continues the programmatic teacher's current line of search from any prefix
 (using the `on_path` tags the teacher stores); `LLMReviser` uses any LLM backend's prefix
@@ -11,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from reasonmill.generators.base import TRANSITION_KEYWORDS
+from reasonmill.config import RetroSearchConfig
 from reasonmill.generators.retro_search.segment import _CLOSE, TraceParts
 from reasonmill.generators.teacher import ANSWER_FORMAT, solve_record
 from reasonmill.records import Record, Trace
@@ -21,27 +20,6 @@ from reasonmill.text import count_tokens
 
 if TYPE_CHECKING:
     from reasonmill.llm.base import LLMBackend
-
-
-class RetroSearchConfig(BaseModel):
-    """The knobs of Retro-Search, validated once (`extra="forbid"` names a misspelt field).
-
-    `max_boundaries` caps the boundaries tried per trace (partial Retro-Search); `token_budget` caps
-    the rollout tokens spent per trace; `max_new_tokens` caps one rollout. Sampling defaults follow
-    the paper (temperature 0.6, top_p 0.95); the programmatic reviser ignores them.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    keywords: tuple[str, ...] = TRANSITION_KEYWORDS
-    max_boundaries: int | None = Field(default=None, ge=1)
-    rollouts_per_boundary: int = Field(default=1, ge=1)
-    gamma: float = Field(default=0.9, gt=0.0, le=1.0)
-    token_budget: int | None = Field(default=None, ge=1)
-    max_new_tokens: int = Field(default=4096, ge=1)
-    temperature: float = Field(default=0.6, ge=0.0)
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
-    seed: int | None = None
 
 
 @dataclass(slots=True)

@@ -11,8 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reasonmill.generators.base import TRANSITION_KEYWORDS
-from reasonmill.text import split_paragraphs
+from reasonmill.text import TRANSITION_KEYWORDS, split_paragraphs
 
 _OPEN, _CLOSE = "<think>", "</think>"
 

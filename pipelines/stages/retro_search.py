@@ -23,7 +23,6 @@ from reasonmill.generators.llm.teacher import render_teacher
 from reasonmill.generators.retro_search import (
     LLMReviser,
     ProgrammaticReviser,
-    RetroSearchConfig,
     Reviser,
     revise,
 )
@@ -64,15 +63,7 @@ class RetroSearchStage(Stage):
         rs = config.retro_search
         self.llm_reviser = reviser_backend(config) if rs.enabled else None
         self.reviser = make_reviser(config) if rs.enabled and self.llm_reviser is None else None
-        self.knobs = RetroSearchConfig(
-            max_boundaries=rs.max_boundaries,
-            rollouts_per_boundary=rs.rollouts_per_boundary,
-            gamma=rs.gamma,
-            token_budget=rs.token_budget,
-            temperature=rs.temperature,
-            top_p=rs.top_p,
-            seed=config.seed,
-        )
+        self.knobs = rs if rs.seed is not None else rs.model_copy(update={"seed": config.seed})
 
     def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
         if self.llm_reviser is None:
