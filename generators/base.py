@@ -27,7 +27,6 @@ from reasonmill.records import Problem
 from reasonmill.text import TRANSITION_KEYWORDS  # noqa: F401  (re-exported for the solvers)
 
 
-
 class FamilyParams(BaseModel):
     """Parameters every family takes: the difficulty `level` (1 = easiest). Families add knobs."""
 
