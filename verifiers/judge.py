@@ -110,7 +110,9 @@ class LLMJudge:
 
     def __init__(self, backend: LLMBackend, threshold: float = 0.5, sampling: SamplingParams | None = None, name: str = NAME) -> None:
         self.backend, self.threshold, self.name = backend, threshold, name
-        self.sampling = sampling or SamplingParams(temperature=0.0, max_tokens=16)
+        # The first token's top log-probabilities are asked for, so the score is P("1")/(P("1")+P("0"))
+        # where the server returns them; servers that do not fall back to the parsed digit.
+        self.sampling = sampling or SamplingParams(temperature=0.0, max_tokens=16, top_logprobs=5)
 
     def _verdict(self, passed: bool, reason: Reason | None = None, detail: str = "") -> Verdict:
         return Verdict(passed, self.name, None if passed else (reason or Reason.MISMATCH).value, detail)

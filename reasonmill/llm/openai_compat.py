@@ -175,6 +175,26 @@ def render_plain(messages: Sequence[Message], prefix: str) -> str:
     return f"{body}assistant: {prefix}"
 
 
+def first_token_logprobs(logprobs: Any) -> dict[str, float] | None:
+    """The first generated token's top log-probabilities as a token -> logprob map, from a choice's
+    `logprobs` in either wire shape: chat (`{"content": [{"top_logprobs": [{"token", "logprob"}]}]}`)
+    or completions (`{"top_logprobs": [{token: logprob}]}`); None when the server sent none.
+
+    >>> first_token_logprobs({"content": [{"token": "1", "logprob": -0.1, "top_logprobs": [{"token": "1", "logprob": -0.1}]}]})
+    {'1': -0.1}
+    """
+    if not isinstance(logprobs, dict):
+        return None
+    content = logprobs.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        tops = content[0].get("top_logprobs") or [content[0]]
+        return {str(t["token"]): float(t["logprob"]) for t in tops if isinstance(t, dict) and "token" in t}
+    tops = logprobs.get("top_logprobs")
+    if isinstance(tops, list) and tops and isinstance(tops[0], dict):
+        return {str(k): float(v) for k, v in tops[0].items()}
+    return None
+
+
 def _split_tokens(total: int, texts: list[str]) -> list[int]:
     # Usage is per request; with n > 1 share it out by text length (exact when n == 1).
     if len(texts) == 1:
@@ -304,6 +324,9 @@ class OpenAICompatBackend:
         s = sampling.seed if seed is None else seed
         if s is not None:
             p["seed"] = s
+        if sampling.top_logprobs:
+            p["logprobs"] = True
+            p["top_logprobs"] = sampling.top_logprobs
         return p
 
     async def _chat(
@@ -333,6 +356,8 @@ class OpenAICompatBackend:
         overrides: dict[str, Any] | None = None,
     ) -> list[Completion]:
         payload = {**self._params(sampling, n, seed), **(overrides or {})}
+        if payload.pop("top_logprobs", None):  # the completions API takes the count as `logprobs`
+            payload["logprobs"] = sampling.top_logprobs
         payload["prompt"] = prompt
         return await self._request("completion", payload, dict(self.config.extra_body), payload["n"])
 
@@ -509,16 +534,20 @@ class OpenAICompatBackend:
         self.stats.completion_tokens += completion_tokens
         shares = _split_tokens(completion_tokens, texts)
         model = str(data.get("model") or self.config.model)
-        return [
-            Completion(
+        out = []
+        for ch, t, k in zip(choices, texts, shares, strict=True):
+            c = Completion(
                 text=t,
                 finish_reason=str(ch.get("finish_reason") or "stop"),
                 prompt_tokens=prompt_tokens,
                 completion_tokens=k,
                 model=model,
             )
-            for ch, t, k in zip(choices, texts, shares, strict=True)
-        ]
+            top = first_token_logprobs(ch.get("logprobs"))
+            if top is not None:
+                c.meta["top_logprobs"] = top
+            out.append(c)
+        return out
 
 
 BACKENDS.register("openai", BackendKind(OpenAICompatConfig, OpenAICompatBackend))

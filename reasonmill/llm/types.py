@@ -63,6 +63,9 @@ class SamplingParams(BaseModel):
     n: int = Field(1, ge=1)
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Ask for the top log-probabilities of the first generated token (a judge's P("1") vs P("0")).
+    # Backends that can put them in `Completion.meta["top_logprobs"]` as a token -> logprob map.
+    top_logprobs: int | None = Field(None, ge=1, le=20)
 
     def with_n(self, n: int) -> SamplingParams:
         """A copy asking for `n` samples (used to top up partly cached requests)."""

@@ -1,32 +1,19 @@
 """Extraction + equivalence against real, labelled model outputs (read from the shared data folder).
 
 The data is never copied into the repository: `$REASONMILL_BENCHMARKS`, else
-`../shared/data/benchmarks` next to the repo; the tests skip when it is absent. The timed
+`../shared/data/benchmarks` next to the repo (`reasonmill.benchmark_data`); the tests fail when it
+is absent. The timed
 comparison with plain math-verify is `tests/benchmarks/bench_verify.py`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
-import pytest
-
+from reasonmill.benchmark_data import iter_benchmark_rows
 from reasonmill.verifiers import CheckItem, VerifyPolicy, check_inline
-
-DATA = Path(
-    os.environ.get(
-        "REASONMILL_BENCHMARKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmarks"
-    )
-)
 
 
 def rows(name: str) -> list[dict]:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not found (set REASONMILL_BENCHMARKS)")
-    return [json.loads(line) for line in path.open()]
+    return list(iter_benchmark_rows(name))
 
 
 def test_gsm8k_model_solutions_agree_with_labels() -> None:
