@@ -225,7 +225,7 @@ class LLMConfig(Strict):
     @field_validator("backends")
     @classmethod
     def _valid_backends(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from reasonmill.llm.base import BACKENDS  # lazy: only builds that name a backend pay for it
+        from reasonmill.llm.registry import BACKENDS  # lazy: only builds that name a backend pay for it
 
         for name, cfg in v.items():
             where = f"llm.backends.{name}"

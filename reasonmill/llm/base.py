@@ -1,4 +1,5 @@
-"""The LLM backend protocol, its stats, the registry of backend kinds and `make_backend`.
+"""What every LLM backend is: the protocol callers use, the base class that owns banned-word
+continuation, and the counters a backend keeps.
 
 Every backend offers two batched calls, both synchronous because stages are plain Python run in
 Prefect worker threads:
@@ -8,40 +9,42 @@ Prefect worker threads:
   message from `prefix`, never opening the continuation with one of `banned_prefix_words`
   (Retro-Search forbids "Wait", "Alternatively", … at the first step of a rollout).
 
-Async backends own a private event loop on a daemon thread (`LoopThread`) and submit to it, so
-the sync facade works from any thread, with or without a running loop of its own, and the HTTP
-client stays bound to one loop for its whole life.
+`BaseBackend` implements `continue_prefix` once for every backend: the backend's raw continuation
+(`_continue`), then rejection of samples that open with a banned word — resampled with a derived
+seed, up to `banned_max_tries` rounds — and `meta["banned_violation"]` on any sample that still
+does, so the caller can reject it. A backend that can forbid tokens outright (a logits processor,
+`logit_bias`) uses the `banned` hint inside `_continue`; the check after it is the same for all.
 
->>> backend = make_backend({"kind": "openai", "model": "m", "base_url": "http://127.0.0.1:8000/v1"})
->>> backend.close()
+>>> banned_opening("  Wait, no.", ["Wait", "But wait"])
+'Wait'
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import hashlib
-import importlib
 import re
-import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from reasonmill.llm.types import Completion, Message, MessageLike, SamplingParams, as_messages
 
-from reasonmill.errors import ConfigError
-from reasonmill.llm.types import Completion, MessageLike, SamplingParams
-from reasonmill.registry import Registry
-
-T = TypeVar("T")
+_METERS: ContextVar[tuple[BackendStats, ...]] = ContextVar("reasonmill_llm_meters", default=())
 
 
 @dataclass(slots=True)
 class BackendStats:
-    """Counters a backend keeps: what it asked, how often it retried, what it spent."""
+    """Counters a backend keeps: what it asked, how often it retried, what it spent.
+
+    `failures` counts requests that failed for good; `failure_causes` says why, by cause
+    ("http_503", "timeout", "connection", "malformed", "circuit_open", "too_large", ...).
+    Backends count through `add` and `fail`, which also count into every `meter()` open in the
+    calling context, so a caller sharing one backend with other threads can still tell what its
+    own calls cost (the context travels into the backend's event loop with each call).
+    """
 
     requests: int = 0
     retries: int = 0
@@ -51,15 +54,59 @@ class BackendStats:
     completion_tokens: int = 0
     cache_hits: int = 0
     banned_resamples: int = 0
+    # Replies with fewer choices than the `n` asked (the missing slots are then asked one by one).
+    short_replies: int = 0
+    failure_causes: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int]:
+    def add(self, name: str, n: int = 1) -> None:
+        """Add `n` to counter `name`, here and in every meter open in this context."""
+        for s in (self, *_METERS.get()):
+            setattr(s, name, getattr(s, name) + n)
+
+    def fail(self, cause: str) -> None:
+        """Count one request that failed for good, under `cause` (here and in open meters)."""
+        for s in (self, *_METERS.get()):
+            s.failures += 1
+            s.failure_causes[cause] = s.failure_causes.get(cause, 0) + 1
+
+    def merge(self, other: BackendStats) -> None:
+        """Add every counter of `other` to this one (not mirrored to meters)."""
+        for f in fields(self):
+            if f.name == "failure_causes":
+                for k, v in other.failure_causes.items():
+                    self.failure_causes[k] = self.failure_causes.get(k, 0) + v
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, Any]:
         """Plain dict, for manifests and logs."""
         return asdict(self)
 
 
+@contextmanager
+def meter() -> Iterator[BackendStats]:
+    """Count what the backend calls made inside this block cost, whichever backend and thread
+    shares them: yields a fresh `BackendStats` that every `add`/`fail` in this context updates.
+
+    >>> with meter() as m:
+    ...     BackendStats().add("requests", 2)
+    >>> m.requests
+    2
+    """
+    own = BackendStats()
+    token = _METERS.set((*_METERS.get(), own))
+    try:
+        yield own
+    finally:
+        _METERS.reset(token)
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
-    """What every backend offers. Results are aligned with the input conversations."""
+    """What callers may rely on from any backend (a `BaseBackend` or a wrapper such as the cache).
+
+    Results are aligned with the input conversations.
+    """
 
     model_id: str
     stats: BackendStats
@@ -85,145 +132,11 @@ class LLMBackend(Protocol):
         ...
 
 
-class BackendConfig(BaseModel):
-    """Base of every backend kind's config: `kind` picks the registry entry; unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class BackendKind:
-    """A registry entry: the config model of a kind and the factory that builds the backend."""
-
-    config: type[BackendConfig]
-    factory: Callable[[Any], LLMBackend]
-
-
-def _load_kinds() -> None:
-    # Importing the modules registers their kinds; heavy deps (vllm, torch) are imported lazily there.
-    for name in KIND_MODULES:
-        importlib.import_module(name)
-
-
-KIND_MODULES = (
-    "reasonmill.llm.openai_compat",
-    "reasonmill.llm.vllm_server",
-    "reasonmill.llm.vllm_inprocess",
-    "reasonmill.llm.transformers_backend",
-)
-
-
-BACKENDS: Registry[BackendKind] = Registry("llm backend", loader=_load_kinds)
-
-
-def make_backend(
-    config: Mapping[str, Any] | BackendConfig, *, cache: Any = None, tag: str = ""
-) -> LLMBackend:
-    """Build a backend from a config dict such as `{"kind": "openai", "model": ..., "base_url": ...}`.
-
-    Validation happens here, once: an unknown kind lists the known ones; a bad field is a
-    `ConfigError` naming it. With `cache` (a `RequestCache` or the path of its SQLite file, e.g.
-    under the build's output folder) the backend is wrapped in a `CachedBackend` keyed with `tag`
-    (the calling stage and its version).
-    """
-    if isinstance(config, BackendConfig):
-        backend = BACKENDS.get(config.kind).factory(config)
-    else:
-        if "kind" not in config:
-            raise ConfigError("llm.kind", f"missing; one of {', '.join(BACKENDS.names())}")
-        entry = BACKENDS.get(str(config["kind"]))
-        try:
-            parsed = entry.config.model_validate(dict(config))
-        except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"llm.{loc}", err["msg"]) from None
-        backend = entry.factory(parsed)
-    if cache is None:
-        return backend
-    from reasonmill.llm.cache import CachedBackend, RequestCache  # cache imports this module
-
-    return CachedBackend(backend, cache if isinstance(cache, RequestCache) else RequestCache(cache), tag)
-
-
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_saved: tuple[int, int, int] | None = None
-
-
-@contextmanager
-def relaxed_gc() -> Iterator[None]:
-    """Make full garbage collections rare while a batch of requests is in flight.
-
-    Why: a batch keeps thousands of tasks, coroutines and replies alive, and the HTTP stack
-    allocates many short-lived objects per request, so CPython's default thresholds (700, 10, 10)
-    trigger a full collection over the whole heap every ~70,000 allocations: measured at 5,000
-    requests, cap 32, 100 ms, throughput rose from ~0.75 to ~0.9 of ideal with the older
-    generations collected 100 times less often. Thresholds are process-wide, so batches in
-    several threads share one counter and the last one out restores the saved thresholds.
-    Young objects are still collected; garbage cycles live at most until the batch ends.
-    """
-    global _gc_depth, _gc_saved
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_saved = gc.get_threshold()
-            t0, t1, t2 = _gc_saved
-            gc.set_threshold(max(t0, 5000), max(t1, 1000), max(t2, 1000))
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
-
-
-class LoopThread:
-    """A private asyncio loop on a daemon thread; `run(coro)` blocks the caller until it is done.
-
-    Why: callers are sync stages in arbitrary threads; an `asyncio.run` per call would rebuild the
-    HTTP connection pool every batch, and async clients must not hop between loops.
-    """
-
-    def __init__(self, name: str = "reasonmill-llm") -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        """Schedule `coro` on the loop; returns a concurrent Future."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the loop and wait for its result (raises what it raises)."""
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("LoopThread.run called from its own loop; await the coroutine instead")
-        with relaxed_gc():
-            return self.submit(coro).result()
-
-    def close(self) -> None:
-        """Stop the loop and join the thread; idempotent."""
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
-
-
 def banned_opening(text: str, banned_words: Sequence[str]) -> str | None:
     """The banned word `text` opens with (ignoring leading whitespace and case), else None.
 
     A word only matches whole: "Waiting" does not open with "Wait"; "Wait," does.
 
-    >>> banned_opening("  Wait, no.", ["Wait", "But wait"])
-    'Wait'
     >>> banned_opening("Waiting is over", ["Wait"]) is None
     True
     """
@@ -240,3 +153,76 @@ def derived_seed(seed: int | None, round_: int) -> int | None:
     if seed is None:
         return None
     return int(hashlib.sha256(f"{seed}:resample:{round_}".encode()).hexdigest()[:8], 16)
+
+
+class BaseBackend(ABC):
+    """Base class of the backend kinds: `generate` and a raw `_continue` are theirs; banned-word
+    continuation (`continue_prefix`) is done here, once, for all of them."""
+
+    model_id: str
+    stats: BackendStats
+    banned_max_tries: int = 4
+
+    @abstractmethod
+    def generate(
+        self, conversations: Sequence[Sequence[MessageLike]], sampling: SamplingParams
+    ) -> list[list[Completion]]:
+        """`sampling.n` completions per conversation."""
+
+    @abstractmethod
+    def _continue(
+        self,
+        conversations: list[list[Message]],
+        prefixes: list[str],
+        sampling: SamplingParams,
+        banned: Sequence[str],
+    ) -> list[list[Completion]]:
+        """`sampling.n` raw continuations of each prefix. `banned` is a hint: a backend that can
+        forbid the first token (logits processor, logit_bias) should; the check is done after."""
+
+    def continue_prefix(
+        self,
+        conversations: Sequence[Sequence[MessageLike]],
+        prefixes: Sequence[str],
+        sampling: SamplingParams,
+        banned_prefix_words: Sequence[str] = (),
+    ) -> list[list[Completion]]:
+        """Continue each assistant prefix; samples that open with a banned word are resampled (a
+        derived seed per round, one request per conversation with the bad samples), and the ones
+        that still do carry `meta["banned_violation"]`."""
+        if len(prefixes) != len(conversations):
+            raise ValueError(f"{len(conversations)} conversations but {len(prefixes)} prefixes")
+        convs = [as_messages(c) for c in conversations]
+        prefixes = list(prefixes)
+        banned = list(banned_prefix_words)
+        out = self._continue(convs, prefixes, sampling, banned)
+        if not banned:
+            return out
+        for round_ in range(1, self.banned_max_tries):
+            bad = {
+                i: [j for j, c in enumerate(cs) if c.error is None and banned_opening(c.text, banned)]
+                for i, cs in enumerate(out)
+            }
+            bad = {i: js for i, js in bad.items() if js}
+            if not bad:
+                break
+            self.stats.add("banned_resamples", sum(len(js) for js in bad.values()))
+            # One request per conversation with bad samples: n = how many, a seed for this round.
+            by_n: dict[int, list[int]] = {}
+            for i, js in bad.items():
+                by_n.setdefault(len(js), []).append(i)
+            for n, idx in by_n.items():
+                params = sampling.model_copy(update={"n": n, "seed": derived_seed(sampling.seed, round_)})
+                fresh = self._continue([convs[i] for i in idx], [prefixes[i] for i in idx], params, banned)
+                for i, cs in zip(idx, fresh, strict=True):
+                    for j, c in zip(bad[i], cs, strict=False):
+                        out[i][j] = c
+        for cs in out:
+            for c in cs:
+                word = banned_opening(c.text, banned) if c.error is None else None
+                if word is not None:
+                    c.meta["banned_violation"] = word
+        return out
+
+    def close(self) -> None:  # noqa: B027 - a backend with nothing to release keeps the default
+        """Release what the backend holds; idempotent. Default: nothing."""

@@ -5,14 +5,16 @@ params without `n`, cache tag). The cache tag is where a stage puts its name and
 the version and its requests miss. Changing one sampling parameter changes the key of exactly the
 requests that use it, so only those are regenerated.
 
-Only complete replies (`finish_reason == "stop"`, no error) are stored. Each key holds a list of
-samples; a request for n samples takes what is stored and asks the backend only for the
-missing ones. So a truncated or failed sample is asked again on the next run, and its good
-siblings are kept.
+A request for n samples has n *slots*: slot j is the j-th sample of that request, the same slot
+whatever happened before. Only complete replies (`finish_reason == "stop"`, no error) are stored,
+each under its slot. A request whose slots are not all stored is asked again as a whole (same
+params, same seed) and only the missing slots are taken from the answer, so on a deterministic
+server a rebuild, a resume after an outage and an uninterrupted build give the same samples, and
+a failed or truncated sample is asked again on the next run while its good siblings are kept.
 
 Storage is one SQLite file in WAL mode (put it under the build's output folder): one connection
 per thread, a busy timeout for writers in other processes, and `INSERT OR IGNORE` on
-(key, sample) so two workers racing on the same request cannot duplicate a sample.
+(key, slot) so two workers racing on the same request cannot disagree about a sample.
 
 >>> cache = RequestCache(tmp_path / "llm-cache.sqlite")            # doctest: +SKIP
 >>> backend = CachedBackend(make_backend(cfg), cache, tag="distill:v3")  # doctest: +SKIP
@@ -24,11 +26,10 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from reasonmill.llm.base import BackendStats, LLMBackend, derived_seed
+from reasonmill.llm.base import BackendStats, LLMBackend
 from reasonmill.llm.types import Completion, MessageLike, SamplingParams, as_messages
 
 SCHEMA = """
@@ -50,21 +51,21 @@ def request_key(
     prefix: str | None = None,
     banned: Sequence[str] = (),
 ) -> str:
-    """The content key of one request; `n` is left out (samples are stored one by one)."""
+    """The content key of one request; `n` is left out (samples are stored slot by slot)."""
     payload = {
         "model": model,
         "kind": kind,
         "messages": [m.as_dict() for m in as_messages(messages)],
         "prefix": prefix,
         "banned": sorted(banned),
-        "sampling": sampling.model_dump(exclude={"n"}, mode="json"),
+        "sampling": sampling.model_dump(exclude={"n"}, exclude_defaults=True, mode="json"),
         "tag": tag,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 class RequestCache:
-    """Samples stored by request key in a SQLite file; safe across threads and processes of one build."""
+    """Samples stored by (request key, slot) in a SQLite file; safe across threads and processes."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -81,40 +82,42 @@ class RequestCache:
             self._local.conn = conn
         return conn
 
-    def get(self, key: str, limit: int | None = None) -> list[Completion]:
-        """Stored samples for `key`, oldest first (at most `limit`)."""
-        sql = "SELECT body FROM completions WHERE key = ? ORDER BY sample"
-        rows = self._conn().execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (key,)).fetchall()
-        out = []
-        for (body,) in rows:
+    def get(self, key: str, n: int) -> dict[int, Completion]:
+        """Stored samples of slots 0..n-1 of `key`, by slot."""
+        rows = (
+            self._conn()
+            .execute("SELECT sample, body FROM completions WHERE key = ? AND sample < ?", (key, int(n)))
+            .fetchall()
+        )
+        out = {}
+        for slot, body in rows:
             c = Completion.from_dict(json.loads(body))
             c.meta["cached"] = True
-            out.append(c)
+            out[int(slot)] = c
         return out
 
-    def put(self, key: str, completions: Sequence[Completion]) -> int:
-        """Append the complete ones among `completions`; returns how many were stored."""
-        good = [c for c in completions if c.ok]
+    def put(self, key: str, slots: dict[int, Completion]) -> int:
+        """Store the complete ones among `slots` (slot -> completion); returns how many were new."""
+        good = {j: c for j, c in slots.items() if c.ok}
         if not good:
             return 0
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            (start,) = conn.execute(
-                "SELECT COALESCE(MAX(sample) + 1, 0) FROM completions WHERE key = ?", (key,)
-            ).fetchone()
-            for i, c in enumerate(good):
+            added = 0
+            for j, c in sorted(good.items()):
                 d = c.to_dict()
                 d["meta"] = {k: v for k, v in d["meta"].items() if k != "cached"}
-                conn.execute(
+                cur = conn.execute(
                     "INSERT OR IGNORE INTO completions (key, sample, body) VALUES (?, ?, ?)",
-                    (key, start + i, json.dumps(d, ensure_ascii=False)),
+                    (key, j, json.dumps(d, ensure_ascii=False)),
                 )
+                added += cur.rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return len(good)
+        return added
 
     def __len__(self) -> int:
         (n,) = self._conn().execute("SELECT COUNT(*) FROM completions").fetchone()
@@ -128,24 +131,12 @@ class RequestCache:
             self._local.conn = None
 
 
-def _top_up(sampling: SamplingParams, missing: int) -> SamplingParams:
-    """Params for asking `missing` of `sampling.n` samples again.
-
-    With a seed, a top-up gets a derived seed: the same seed with a smaller n would, on servers
-    that seed per request, draw again the samples that are already stored.
-    """
-    if missing == sampling.n or sampling.seed is None:
-        return sampling.with_n(missing)
-    return sampling.model_copy(
-        update={"n": missing, "seed": derived_seed(sampling.seed, sampling.n - missing)}
-    )
-
-
 class CachedBackend:
     """Wraps any `LLMBackend`: answers from the cache what it can, asks the backend for the rest.
 
-    `tag` names the calling stage and its version (e.g. "distill:v3"); per-call tags can be given
-    with `with_tag`. Samples with a banned-word violation are not cached (their reply is not good).
+    `tag` names the calling stage and its version (e.g. "distill:v3"); `with_tag` gives the same
+    backend and cache under another tag. Samples with a banned-word violation are not cached
+    (their reply is not good).
     """
 
     def __init__(self, backend: LLMBackend, cache: RequestCache, tag: str = "") -> None:
@@ -166,11 +157,9 @@ class CachedBackend:
     ) -> list[list[Completion]]:
         """Like the backend's `generate`, served from the cache where possible."""
         keys = [request_key(self.model_id, "chat", c, sampling, self.tag) for c in conversations]
-
-        def call(idx: list[int], n: int) -> list[list[Completion]]:
-            return self.backend.generate([conversations[i] for i in idx], _top_up(sampling, n))
-
-        return self._run(keys, sampling.n, call)
+        return self._run(
+            keys, sampling.n, lambda idx: self.backend.generate([conversations[i] for i in idx], sampling)
+        )
 
     def continue_prefix(
         self,
@@ -186,26 +175,29 @@ class CachedBackend:
             for c, p in zip(conversations, prefixes, strict=True)
         ]
 
-        def call(idx: list[int], n: int) -> list[list[Completion]]:
+        def call(idx: list[int]) -> list[list[Completion]]:
             return self.backend.continue_prefix(
-                [conversations[i] for i in idx], [prefixes[i] for i in idx], _top_up(sampling, n), banned
+                [conversations[i] for i in idx], [prefixes[i] for i in idx], sampling, banned
             )
 
         return self._run(keys, sampling.n, call)
 
-    def _run(self, keys: list[str], n: int, call: Any) -> list[list[Completion]]:
-        have = [self.cache.get(k, limit=n) for k in keys]
-        self.backend.stats.cache_hits += sum(len(h) for h in have)
-        # Group the misses by how many samples they lack, so each group is one batched call.
-        by_missing: dict[int, list[int]] = {}
-        for i, h in enumerate(have):
-            if len(h) < n:
-                by_missing.setdefault(n - len(h), []).append(i)
-        for missing, idx in by_missing.items():
-            for i, fresh in zip(idx, call(idx, missing), strict=True):
-                self.cache.put(keys[i], [c for c in fresh if "banned_violation" not in c.meta])
-                have[i] = have[i] + fresh
-        return have
+    def _run(
+        self, keys: list[str], n: int, call: Callable[[list[int]], list[list[Completion]]]
+    ) -> list[list[Completion]]:
+        have = [self.cache.get(k, n) for k in keys]
+        self.backend.stats.add("cache_hits", sum(len(h) for h in have))
+        missing = [i for i, h in enumerate(have) if len(h) < n]
+        if missing:
+            for i, fresh in zip(missing, call(missing), strict=True):
+                slots = dict(enumerate(fresh))
+                self.cache.put(
+                    keys[i],
+                    {j: c for j, c in slots.items() if j not in have[i] and "banned_violation" not in c.meta},
+                )
+                for j, c in slots.items():
+                    have[i].setdefault(j, c)
+        return [[h[j] for j in sorted(h) if j < n] for h in have]
 
     def close(self) -> None:
         """Close the wrapped backend and this thread's cache connection."""

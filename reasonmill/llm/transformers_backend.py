@@ -10,25 +10,29 @@ built. Prompts are rendered with the tokenizer's chat template when it has one, 
 - Banned opening words: a `LogitsProcessor` forbids, at the first generated position only, the
   first token of every tokenisation of each word (with and without a leading space/newline).
   That can also forbid other words sharing that first token — a deliberate over-ban: the
-  first step must not switch. A final check marks any sample that still opens with a banned word.
+  first step must not switch. `BaseBackend.continue_prefix` then checks (and resamples) as for
+  every backend.
 - Seeds: `torch.manual_seed(seed)` before each batch when the sampling params carry one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from reasonmill.errors import LLMBackendUnavailable
-from reasonmill.llm.base import BACKENDS, BackendConfig, BackendKind, BackendStats, banned_opening
+from reasonmill.llm.base import BackendStats, BaseBackend
 from reasonmill.llm.openai_compat import render_plain
+from reasonmill.llm.registry import BACKENDS, BackendConfig, BackendKind
 from reasonmill.llm.types import Completion, Message, MessageLike, SamplingParams, as_messages
 
 
 class TransformersConfig(BackendConfig):
     """Config of kind "transformers"."""
+
+    operational: ClassVar[frozenset[str]] = frozenset({"device", "batch_size"})
 
     kind: Literal["transformers"] = "transformers"
     model_path: str = Field(description="folder with config, weights and tokenizer")
@@ -49,7 +53,7 @@ def first_token_ids(tokenizer: Any, words: Sequence[str]) -> list[int]:
     return sorted(ids)
 
 
-class TransformersBackend:
+class TransformersBackend(BaseBackend):
     """The "transformers" backend."""
 
     def __init__(self, config: TransformersConfig) -> None:
@@ -137,10 +141,10 @@ class TransformersBackend:
             with torch.no_grad():
                 gen = self.model.generate(**enc, **kwargs)
             new = gen[:, prompt_len:]
-            self.stats.requests += len(batch)
+            self.stats.add("requests", len(batch))
             for b in range(len(batch)):
                 p_tokens = int(enc["attention_mask"][b].sum())
-                self.stats.prompt_tokens += p_tokens
+                self.stats.add("prompt_tokens", p_tokens)
                 samples = []
                 for s in range(sampling.n):
                     samples.append(self._completion(new[b * sampling.n + s].tolist(), sampling, p_tokens))
@@ -158,7 +162,7 @@ class TransformersBackend:
         for s in sampling.stop:
             if s in text:
                 text, finish = text[: text.index(s)], "stop"
-        self.stats.completion_tokens += len(ids)
+        self.stats.add("completion_tokens", len(ids))
         return Completion(text, finish, prompt_tokens, len(ids), self.model_id)
 
     def generate(
@@ -168,22 +172,15 @@ class TransformersBackend:
         prompts = [self._render(as_messages(c), None) for c in conversations]
         return self._run(prompts, sampling)
 
-    def continue_prefix(
+    def _continue(
         self,
-        conversations: Sequence[Sequence[MessageLike]],
-        prefixes: Sequence[str],
+        conversations: list[list[Message]],
+        prefixes: list[str],
         sampling: SamplingParams,
-        banned_prefix_words: Sequence[str] = (),
+        banned: Sequence[str],
     ) -> list[list[Completion]]:
-        """Continue each prefix; banned words are masked at the first generated position."""
-        prompts = [self._render(as_messages(c), p) for c, p in zip(conversations, prefixes, strict=True)]
-        out = self._run(prompts, sampling, banned_prefix_words)
-        for cs in out:
-            for c in cs:
-                word = banned_opening(c.text, banned_prefix_words)
-                if word is not None:
-                    c.meta["banned_violation"] = word
-        return out
+        prompts = [self._render(c, p) for c, p in zip(conversations, prefixes, strict=True)]
+        return self._run(prompts, sampling, banned)
 
     def close(self) -> None:
         """Drop the model (and free GPU memory when on GPU)."""

@@ -9,8 +9,8 @@ imported when the backend is built, never at module import.
 - `continue_prefix`: the prefix is the final assistant message, with
   `add_generation_prompt=False, continue_final_message=True`, so the template is applied and the
   reply continues the prefix.
-- Banned opening words: by rejection, as the HTTP backend (vLLM's `bad_words` applies to every
-  position, not just the first); samples that still open with one get `meta["banned_violation"]`.
+- Banned opening words: by rejection in `BaseBackend.continue_prefix` (vLLM's `bad_words` applies
+  to every position, not just the first).
 - Token counts come from the request outputs' token ids; `finish_reason` is vLLM's ("stop" or
   "length").
 """
@@ -18,24 +18,20 @@ imported when the backend is built, never at module import.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from reasonmill.errors import LLMBackendUnavailable
-from reasonmill.llm.base import (
-    BACKENDS,
-    BackendConfig,
-    BackendKind,
-    BackendStats,
-    banned_opening,
-    derived_seed,
-)
-from reasonmill.llm.types import Completion, MessageLike, SamplingParams, as_messages
+from reasonmill.llm.base import BackendStats, BaseBackend
+from reasonmill.llm.registry import BACKENDS, BackendConfig, BackendKind
+from reasonmill.llm.types import Completion, Message, MessageLike, SamplingParams, as_messages
 
 
 class VllmInprocessConfig(BackendConfig):
     """Config of kind "vllm": arguments of `vllm.LLM`."""
+
+    operational: ClassVar[frozenset[str]] = frozenset({"tensor_parallel_size", "gpu_memory_utilization"})
 
     kind: Literal["vllm"] = "vllm"
     model: str
@@ -50,7 +46,7 @@ class VllmInprocessConfig(BackendConfig):
     )
 
 
-class VllmInprocessBackend:
+class VllmInprocessBackend(BaseBackend):
     """The "vllm" backend (needs `import vllm` and a GPU)."""
 
     def __init__(self, config: VllmInprocessConfig) -> None:
@@ -65,6 +61,7 @@ class VllmInprocessBackend:
         self.config = config
         self.model_id = config.model
         self.stats = BackendStats()
+        self.banned_max_tries = config.banned_max_tries
         kwargs: dict[str, Any] = {
             "tensor_parallel_size": config.tensor_parallel_size,
             "gpu_memory_utilization": config.gpu_memory_utilization,
@@ -90,7 +87,7 @@ class VllmInprocessBackend:
     def _chat(
         self, convs: list[list[dict[str, str]]], params: Any, continue_final: bool
     ) -> list[list[Completion]]:
-        self.stats.requests += len(convs)
+        self.stats.add("requests", len(convs))
         outputs = self.llm.chat(
             convs,
             params,
@@ -101,11 +98,11 @@ class VllmInprocessBackend:
         result = []
         for out in outputs:
             prompt_tokens = len(out.prompt_token_ids or [])
-            self.stats.prompt_tokens += prompt_tokens
+            self.stats.add("prompt_tokens", prompt_tokens)
             samples = []
             for o in out.outputs:
                 k = len(o.token_ids)
-                self.stats.completion_tokens += k
+                self.stats.add("completion_tokens", k)
                 samples.append(Completion(o.text, o.finish_reason or "stop", prompt_tokens, k, self.model_id))
             result.append(samples)
         return result
@@ -117,39 +114,18 @@ class VllmInprocessBackend:
         convs = [[m.as_dict() for m in as_messages(c)] for c in conversations]
         return self._chat(convs, self._params(sampling, sampling.n, sampling.seed), continue_final=False)
 
-    def continue_prefix(
+    def _continue(
         self,
-        conversations: Sequence[Sequence[MessageLike]],
-        prefixes: Sequence[str],
+        conversations: list[list[Message]],
+        prefixes: list[str],
         sampling: SamplingParams,
-        banned_prefix_words: Sequence[str] = (),
+        banned: Sequence[str],
     ) -> list[list[Completion]]:
-        """Continue each assistant prefix with `continue_final_message=True`; banned openings resampled."""
         convs = [
-            [m.as_dict() for m in as_messages(c)] + [{"role": "assistant", "content": p}]
+            [m.as_dict() for m in c] + [{"role": "assistant", "content": p}]
             for c, p in zip(conversations, prefixes, strict=True)
         ]
-        out = self._chat(convs, self._params(sampling, sampling.n, sampling.seed), continue_final=True)
-        banned = list(banned_prefix_words)
-        if not banned:
-            return out
-        for round_ in range(1, self.config.banned_max_tries):
-            bad = [
-                (i, j) for i, cs in enumerate(out) for j, c in enumerate(cs) if banned_opening(c.text, banned)
-            ]
-            if not bad:
-                break
-            self.stats.banned_resamples += len(bad)
-            params = self._params(sampling, 1, derived_seed(sampling.seed, round_))
-            fresh = self._chat([convs[i] for i, _ in bad], params, continue_final=True)
-            for (i, j), f in zip(bad, fresh, strict=True):
-                out[i][j] = f[0]
-        for cs in out:
-            for c in cs:
-                word = banned_opening(c.text, banned)
-                if word is not None:
-                    c.meta["banned_violation"] = word
-        return out
+        return self._chat(convs, self._params(sampling, sampling.n, sampling.seed), continue_final=True)
 
     def close(self) -> None:
         """Drop the engine so its GPU memory can be freed."""

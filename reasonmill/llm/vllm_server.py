@@ -33,15 +33,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import httpx
 from pydantic import Field
 
 from reasonmill.errors import LLMServerError
-from reasonmill.llm.base import BACKENDS, BackendKind, BackendStats
+from reasonmill.llm.base import BaseBackend
 from reasonmill.llm.openai_compat import ClientOptions, OpenAICompatBackend, OpenAICompatConfig
-from reasonmill.llm.types import Completion, MessageLike, SamplingParams
+from reasonmill.llm.registry import BACKENDS, BackendKind
+from reasonmill.llm.types import Completion, Message, MessageLike, SamplingParams
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -167,6 +168,35 @@ class ManagedServer:
 class VllmServerConfig(ClientOptions):
     """Config of kind "vllm_server": the command that serves the model, and the client options."""
 
+    operational: ClassVar[frozenset[str]] = ClientOptions.operational | {
+        "host",
+        "port",
+        "replicas",
+        "replica_env",
+        "env",
+        "health_path",
+        "startup_timeout_s",
+        "stop_timeout_s",
+        "log_path",
+    }
+    # Not client options: what the server is, and how it is run.
+    server_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "kind",
+            "model",
+            "command",
+            "host",
+            "port",
+            "replicas",
+            "replica_env",
+            "env",
+            "health_path",
+            "startup_timeout_s",
+            "stop_timeout_s",
+            "log_path",
+        }
+    )
+
     kind: Literal["vllm_server"] = "vllm_server"
     model: str
     command: list[str] = Field(
@@ -185,59 +215,66 @@ class VllmServerConfig(ClientOptions):
     stop_timeout_s: float = Field(30.0, gt=0)
     log_path: str | None = Field(None, description="log file; may use {replica} and {port}")
 
+    def servers(self) -> list[ManagedServer]:
+        """One (not yet started) `ManagedServer` per replica."""
+        out = []
+        for i in range(self.replicas):
+            env = {**self.env, **(self.replica_env[i] if i < len(self.replica_env) else {})}
+            out.append(
+                ManagedServer(
+                    self.command,
+                    model=self.model,
+                    host=self.host,
+                    port=self.port + i if self.port else None,
+                    health_path=self.health_path,
+                    startup_timeout_s=self.startup_timeout_s,
+                    stop_timeout_s=self.stop_timeout_s,
+                    log_path=self.log_path,
+                    env=env,
+                    replica=i,
+                )
+            )
+        return out
 
-class VllmServerBackend:
-    """Starts the servers, then behaves as an "openai" backend over them; `close()` stops them."""
+    def client_config(self, base_urls: list[str]) -> OpenAICompatConfig:
+        """The "openai" config that talks to running servers at `base_urls` with these options."""
+        options = self.model_dump(exclude=set(self.server_fields))
+        return OpenAICompatConfig(model=self.model, base_url=base_urls, **options)
+
+
+def start_servers(config: VllmServerConfig) -> list[ManagedServer]:
+    """Start every replica and wait until all are healthy; on any failure stop the ones started."""
+    servers = config.servers()
+    try:
+        for server in servers:
+            server.start()
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
+    return servers
+
+
+class VllmServerBackend(BaseBackend):
+    """Starts the servers, then behaves as an "openai" backend over them; `close()` stops them.
+
+    A build does not use this class directly: it starts the servers of a `vllm_server` backend
+    once (`start_servers`) and shares them between stages and shards through "openai" clients
+    (`VllmServerConfig.client_config`); this class is the same thing for a single user.
+    """
 
     def __init__(self, config: VllmServerConfig) -> None:
         self.config = config
         self.model_id = config.model
-        self.servers: list[ManagedServer] = []
+        self.banned_max_tries = config.banned_max_tries
+        self.servers = start_servers(config)
         try:
-            for i in range(config.replicas):
-                env = {**config.env, **(config.replica_env[i] if i < len(config.replica_env) else {})}
-                server = ManagedServer(
-                    config.command,
-                    model=config.model,
-                    host=config.host,
-                    port=config.port + i if config.port else None,
-                    health_path=config.health_path,
-                    startup_timeout_s=config.startup_timeout_s,
-                    stop_timeout_s=config.stop_timeout_s,
-                    log_path=config.log_path,
-                    env=env,
-                    replica=i,
-                )
-                self.servers.append(server)
-                server.start()
-            options = config.model_dump(
-                exclude={
-                    "kind",
-                    "model",
-                    "command",
-                    "host",
-                    "port",
-                    "replicas",
-                    "replica_env",
-                    "env",
-                    "health_path",
-                    "startup_timeout_s",
-                    "stop_timeout_s",
-                    "log_path",
-                }
-            )
-            self.client = OpenAICompatBackend(
-                OpenAICompatConfig(model=config.model, base_url=[s.base_url for s in self.servers], **options)
-            )
+            self.client = OpenAICompatBackend(config.client_config([s.base_url for s in self.servers]))
         except BaseException:
             for s in self.servers:
                 s.stop()
             raise
-
-    @property
-    def stats(self) -> BackendStats:
-        """The HTTP client's stats."""
-        return self.client.stats
+        self.stats = self.client.stats
 
     def generate(
         self, conversations: Sequence[Sequence[MessageLike]], sampling: SamplingParams
@@ -245,21 +282,19 @@ class VllmServerBackend:
         """See `OpenAICompatBackend.generate`."""
         return self.client.generate(conversations, sampling)
 
-    def continue_prefix(
+    def _continue(
         self,
-        conversations: Sequence[Sequence[MessageLike]],
-        prefixes: Sequence[str],
+        conversations: list[list[Message]],
+        prefixes: list[str],
         sampling: SamplingParams,
-        banned_prefix_words: Sequence[str] = (),
+        banned: Sequence[str],
     ) -> list[list[Completion]]:
-        """See `OpenAICompatBackend.continue_prefix` (vLLM supports `continue_final_message`)."""
-        return self.client.continue_prefix(conversations, prefixes, sampling, banned_prefix_words)
+        return self.client._continue(conversations, prefixes, sampling, banned)
 
     def close(self) -> None:
         """Close the client and stop every server; idempotent."""
         try:
-            if hasattr(self, "client"):
-                self.client.close()
+            self.client.close()
         finally:
             for s in self.servers:
                 s.stop()

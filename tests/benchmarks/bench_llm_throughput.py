@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import openai
 
-from reasonmill.llm.base import make_backend
+from reasonmill.llm.registry import make_backend
 from reasonmill.llm.types import SamplingParams
 
 RESULTS = Path(__file__).parent / "results"
@@ -43,7 +43,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     """Start the loopback server in a subprocess and wait for /health."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reasonmill.llm.loopback", "--port", str(port), "--latency", str(latency)],
+        [sys.executable, "-m", "reasonmill.testing.loopback", "--port", str(port), "--latency", str(latency)],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
@@ -170,7 +170,7 @@ def main() -> None:
     )
     md = f"""# LLM backend throughput (loopback server)
 
-Server: `reasonmill.llm.loopback` in its own process, fixed latency per reply. Ideal = cap / latency.
+Server: `reasonmill.testing.loopback` in its own process, fixed latency per reply. Ideal = cap / latency.
 Machine: {os.cpu_count()} CPUs, shared (load average {load_before[0]:.2f} before, {load_after[0]:.2f} after),
 Python {platform.python_version()}, openai {openai.__version__}, transport `{args.transport}`.
 "CPU ceiling" = 1000 / client CPU ms per request: the most one Python event loop can push whatever the cap.

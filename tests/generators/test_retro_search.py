@@ -325,8 +325,8 @@ RESPONDERS = {
 @pytest.fixture(scope="module")
 def loopback():
     """Start a loopback server with a swappable responder; yields (set_responder, backend)."""
-    import reasonmill.llm.base as base
-    import reasonmill.llm.loopback as lb
+    import reasonmill.llm as base
+    import reasonmill.testing.loopback as lb
     current: dict[str, Callable] = {"fn": lb.echo_responder}
     with lb.LoopbackServer(responder=lambda req: current["fn"](req)) as server:
         backend = base.make_backend(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from reasonmill.llm.base import make_backend
-from reasonmill.llm.loopback import Faults, LoopbackServer
+from reasonmill.llm.registry import make_backend
+from reasonmill.testing.loopback import Faults, LoopbackServer
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "max_attempts": 4, "timeout_s": 5.0}
 

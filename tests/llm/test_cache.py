@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from reasonmill.llm.cache import CachedBackend, RequestCache, request_key
-from reasonmill.llm.loopback import Faults
 from reasonmill.llm.types import Completion, SamplingParams
+from reasonmill.testing.loopback import Faults
 
 from .conftest import user
 
@@ -50,17 +50,22 @@ def test_truncated_and_failed_replies_are_not_cached(server, backend_for, tmp_pa
     assert server.counts["requests"] == 3
 
 
-def test_only_missing_samples_are_asked_again(server, backend_for, tmp_path):
+def test_only_missing_slots_are_taken_from_a_repeat_of_the_same_request(server, backend_for, tmp_path):
+    # Slot j is the j-th sample of a request; a request with a missing slot is asked again as a
+    # whole (same n, same seed), and only the missing slot is taken from the answer, so a
+    # deterministic server gives the same samples however the cache was filled.
     cache = RequestCache(tmp_path / "c.sqlite")
     b = CachedBackend(backend_for(server.url), cache)
     key = request_key("loopback", "chat", user("q"), SamplingParams(n=3))
-    cache.put(key, [Completion("kept 1", "stop"), Completion("cut", "length"), Completion("kept 2", "stop")])
+    cache.put(key, {0: Completion("kept 0", "stop"), 1: Completion("cut", "length"), 2: Completion("kept 2", "stop")})
     assert len(cache) == 2
     seen_n: list[int] = []
     server._state.responder = lambda req: (seen_n.append(req.params["n"]), f"new {req.sample}")[1]
     out = b.generate([user("q")], SamplingParams(n=3))
-    assert [c.text for c in out[0]] == ["kept 1", "kept 2", "new 0"]
-    assert seen_n == [1] and len(cache) == 3
+    assert [c.text for c in out[0]] == ["kept 0", "new 1", "kept 2"]
+    assert seen_n == [3, 3, 3] and len(cache) == 3  # one request for n = 3 (the responder runs per choice)
+    out = b.generate([user("q")], SamplingParams(n=3))
+    assert [c.text for c in out[0]] == ["kept 0", "new 1", "kept 2"] and len(seen_n) == 3
 
 
 def test_continue_prefix_is_cached_by_prefix_and_banned_words(server, backend_for, tmp_path):
@@ -78,19 +83,22 @@ def test_cache_is_safe_across_threads(tmp_path):
 
     def writer(i: int) -> None:
         for j in range(20):
-            cache.put(f"k{j % 5}", [Completion(f"t{i}-{j}", "stop")])
+            cache.put(f"k{j % 5}", {i * 20 + j: Completion(f"t{i}-{j}", "stop")})
+            cache.put("race", {j: Completion(f"t{i}-{j}", "stop")})  # every thread writes the same slots
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(cache) == 80
-    assert len(cache.get("k0")) == 16
+    assert len(cache) == 80 + 20
+    assert len(cache.get("k0", 100)) == 16
+    race = cache.get("race", 100)
+    assert sorted(race) == list(range(20)) and all(c.text.endswith(f"-{j}") for j, c in race.items())
 
 
 def test_make_backend_with_a_cache_path(server, tmp_path):
-    from reasonmill.llm.base import make_backend
+    from reasonmill.llm.registry import make_backend
 
     cfg = {"kind": "openai", "model": "loopback", "base_url": server.url}
     for _ in range(2):
@@ -101,13 +109,13 @@ def test_make_backend_with_a_cache_path(server, tmp_path):
     assert server.counts["requests"] == 1
 
 
-def test_top_up_with_a_seed_uses_a_derived_seed(server, backend_for, tmp_path):
+def test_a_missing_slot_is_asked_with_the_request_s_own_seed(server, backend_for, tmp_path):
     cache = RequestCache(tmp_path / "c.sqlite")
     b = CachedBackend(backend_for(server.url), cache)
     sampling = SamplingParams(n=3, seed=11)
-    cache.put(request_key("loopback", "chat", user("q"), sampling), [Completion("kept", "stop")])
+    cache.put(request_key("loopback", "chat", user("q"), sampling), {0: Completion("kept", "stop")})
     seeds: list[int] = []
-    server._state.responder = lambda req: (seeds.append(req.params["seed"]), "new")[1]
+    server._state.responder = lambda req: (seeds.append(req.params["seed"]), f"new {req.sample}")[1]
     out = b.generate([user("q")], sampling)
-    assert [c.text for c in out[0]] == ["kept", "new", "new"]
-    assert seeds and all(s != 11 for s in seeds)
+    assert [c.text for c in out[0]] == ["kept", "new 1", "new 2"]
+    assert seeds and set(seeds) == {11}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from reasonmill.llm.endpoints import Endpoint, PoolSettings
-from reasonmill.llm.loopback import Faults, LoopbackServer
 from reasonmill.llm.types import SamplingParams
+from reasonmill.testing.loopback import Faults, LoopbackServer
 
 from .conftest import user
 

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from reasonmill.errors import ConfigError, LLMRequestError, RegistryError
-from reasonmill.llm.base import LLMBackend, make_backend
-from reasonmill.llm.loopback import Faults, LoopbackServer, ReplyRequest
+from reasonmill.llm import LLMBackend, make_backend
 from reasonmill.llm.types import Message, SamplingParams
+from reasonmill.testing.loopback import Faults, LoopbackServer, ReplyRequest
 
 from .conftest import user
 
@@ -250,6 +250,8 @@ def test_gc_thresholds_are_relaxed_during_a_batch_and_restored(server, backend_f
     before = gc.get_threshold()
     seen: list[tuple[int, int, int]] = []
     server._state.responder = lambda req: (seen.append(gc.get_threshold()), "ok")[1]
-    backend_for(server.url).generate([user("q")], SamplingParams())
+    backend_for(server.url, relax_gc=True).generate([user("q")], SamplingParams())  # opt-in
     assert seen[0][1] >= 1000 and seen[0][2] >= 1000
     assert gc.get_threshold() == before
+    backend_for(server.url).generate([user("q")], SamplingParams())  # by default: untouched
+    assert seen[1] == before

@@ -7,8 +7,8 @@ import re
 
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.generators.teacher import render_trace
-from reasonmill.llm.loopback import LoopbackServer, ReplyRequest
 from reasonmill.llm.types import SamplingParams
+from reasonmill.testing.loopback import LoopbackServer, ReplyRequest
 
 
 def solver_responder(problems: dict[str, tuple[str, object]]):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reasonmill.llm.base import make_backend
+from reasonmill.llm.registry import make_backend
 from reasonmill.llm.types import SamplingParams
 
 torch = pytest.importorskip("torch")

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from reasonmill.errors import LLMBackendUnavailable
-from reasonmill.llm.base import make_backend
+from reasonmill.llm.registry import make_backend
 from reasonmill.llm.types import SamplingParams
 
 

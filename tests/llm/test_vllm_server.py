@@ -9,7 +9,7 @@ import time
 import pytest
 
 from reasonmill.errors import LLMServerError
-from reasonmill.llm.base import make_backend
+from reasonmill.llm.registry import make_backend
 from reasonmill.llm.types import SamplingParams
 from reasonmill.llm.vllm_server import ManagedServer
 
@@ -18,7 +18,7 @@ from .conftest import user
 STAND_IN = [
     sys.executable,
     "-m",
-    "reasonmill.llm.loopback",
+    "reasonmill.testing.loopback",
     "--host",
     "{host}",
     "--port",
@@ -88,7 +88,7 @@ def test_never_healthy_times_out_and_leaves_no_process(tmp_path):
 def test_stubborn_server_is_killed_after_the_grace_period(tmp_path):
     code = (
         "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "from reasonmill.llm.loopback import main; main(['--port', '{port}'])"
+        "from reasonmill.testing.loopback import main; main(['--port', '{port}'])"
     )
     server = ManagedServer([sys.executable, "-c", code], stop_timeout_s=0.5, log_path=tmp_path / "log.txt")
     with server:
@@ -116,7 +116,7 @@ def _group_members(pgid: int) -> list[int]:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
 def test_children_of_the_server_are_stopped_too(tmp_path):
     # vLLM forks engine and worker processes; stopping must take the whole process group.
-    cmd = ["sh", "-c", f"sleep 300 & exec {sys.executable} -m reasonmill.llm.loopback --port {{port}}"]
+    cmd = ["sh", "-c", f"sleep 300 & exec {sys.executable} -m reasonmill.testing.loopback --port {{port}}"]
     server = ManagedServer(cmd, log_path=tmp_path / "log.txt").start()
     pgid = server.proc.pid
     assert len(_group_members(pgid)) == 2  # the server and its sleeping child

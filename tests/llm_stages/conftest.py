@@ -23,7 +23,7 @@ import pytest
 
 from reasonmill.config import BuildConfig, validate_config
 from reasonmill.generators.teacher import ProgrammaticTeacher
-from reasonmill.llm.loopback import Faults, LoopbackServer, ReplyRequest
+from reasonmill.testing.loopback import Faults, LoopbackServer, ReplyRequest
 from reasonmill.pipelines.stages.compose import ComposeStage
 from reasonmill.pipelines.stages.seeds import SeedStage
 from reasonmill.records import Record

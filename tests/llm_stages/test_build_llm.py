@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from reasonmill.llm.loopback import Faults
+from reasonmill.testing.loopback import Faults
 from reasonmill.pipelines.llm import CACHE_FILE
 from reasonmill.pipelines.runner import build
 from reasonmill.pipelines.stages import STAGE_ORDER

@@ -19,7 +19,7 @@ In a test::
     with LoopbackServer(faults=Faults(latency_s=0.01)) as server:
         backend = make_backend({"kind": "openai", "model": "loopback", "base_url": server.url})
 
-As a stand-in for `vllm serve`: `python -m reasonmill.llm.loopback --port 8000 --latency 0.05`.
+As a stand-in for `vllm serve`: `python -m reasonmill.testing.loopback --port 8000 --latency 0.05`.
 """
 
 from __future__ import annotations
@@ -377,7 +377,9 @@ class LoopbackServer:
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: serve until SIGTERM/SIGINT. Extra arguments (e.g. `vllm serve` flags) are ignored."""
-    ap = argparse.ArgumentParser(prog="python -m reasonmill.llm.loopback", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m reasonmill.testing.loopback", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--model", "--served-model-name", default="loopback")
