@@ -1,16 +1,19 @@
-"""The `reasonmill` command: build, inspect, list, verify.
+"""The `reasonmill` command: build, inspect, list, verify, schedule.
 
     reasonmill build [CONFIG] --out DIR   run a build (defaults: the offline build, ./out)
-    reasonmill inspect DIR                manifest, counts per stage and reason, sample rows
+    reasonmill inspect DIR                manifest, counts per stage and reason, sample rows, checks
     reasonmill list                       registered generators, principles, teachers, verifiers
     reasonmill verify FILE                grade a JSONL/Parquet file of model outputs
 
-Bad input (config, files) prints one clear line naming the field or file and exits with code 2.
+Bad input (config, files) prints one clear line naming the field or file and exits with code 2;
+a stage that fails prints the same one line under either engine (Prefect's own logs go to
+`OUT/logs/prefect.log`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,10 +30,39 @@ from reasonmill.pipelines.verify_file import verify_command
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Manufacture verified, difficulty-scored reasoning corpora.")
 console = Console()
 
+LARGE_PLAN_SHARDS = 2000
+"""A build planning more shards than this asks for confirmation (skip it with --yes)."""
 
-def _fail(exc: Exception) -> None:
+
+def _fail(exc: BaseException) -> None:
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
+
+
+def _one_line(exc: BaseException, out: Path | None = None) -> str:
+    """The one line a failed build prints: the error, plus where the details are (Prefect)."""
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ReasonmillError) else str(exc)
+    text = " ".join(text.split())[:1000]
+    log = out / "logs" / "prefect.log" if out is not None else None
+    return f"{text}" + (f" (details: {log})" if log is not None and log.exists() and log.stat().st_size else "")
+
+
+class _StageProgress:
+    """Progress bars per stage with running totals (kept and dropped over the shards done so far)."""
+
+    def __init__(self, progress: Progress, stages: tuple[str, ...], shards: int) -> None:
+        self.progress = progress
+        self.bars = {name: progress.add_task(name, total=shards, note="") for name in stages}
+        self.totals = {name: [0, 0, 0] for name in stages}  # kept, dropped, resumed
+
+    def __call__(self, stage: str, shard: int, info: dict[str, Any]) -> None:
+        c = info["counts"]
+        t = self.totals[stage]
+        t[0] += c["written"]
+        t[1] += c["rejected"]
+        t[2] += bool(info.get("skipped"))
+        note = f"kept {t[0]}, dropped {t[1]}" + (f" ({t[2]} resumed)" if t[2] else "")
+        self.progress.update(self.bars[stage], advance=1, note=note)
 
 
 @app.command()
@@ -38,9 +70,10 @@ def build(
     config: Annotated[Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumes if it holds an earlier run).")] = Path("out"),
     engine: Annotated[str, typer.Option(help="'prefect' (flow with one task per stage shard) or 'plain' (in-process).")] = "prefect",
-    workers: Annotated[int, typer.Option(help="Concurrent shard tasks (Prefect thread or Dask workers).")] = 1,
+    workers: Annotated[int, typer.Option(help="Concurrent shard tasks (Prefect threads or Dask worker processes).")] = 1,
     task_runner: Annotated[str, typer.Option(help="Prefect task runner: 'threads' or 'dask'.")] = "threads",
-    address: Annotated[str | None, typer.Option(help="Dask scheduler address for task_runner=dask.")] = None,
+    address: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT) for --task-runner dask.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before a build of more than 2,000 shards.")] = False,
 ) -> None:
     """Run a build: seeds → compose → distill → verify → retro_search → score → corpus."""
     from reasonmill.pipelines import runner
@@ -48,31 +81,32 @@ def build(
 
     try:
         cfg = load_config(config)
-        for name in STAGE_ORDER:  # validates registry names in the config before any work
-            runner.make_stage(name, cfg, out)
+        runner.check_config(cfg, out)  # registry names and family parameters, before any work
         n = runner.num_shards(cfg)
     except ReasonmillError as exc:
         _fail(exc)
+    if engine not in ("prefect", "plain"):
+        _fail(ReasonmillError(f"--engine must be 'prefect' or 'plain', got {engine!r}"))
+    if n > LARGE_PLAN_SHARDS and not yes:
+        rows = sum(s.count for s in cfg.seeds)
+        if not typer.confirm(f"This build plans {n:,} shards ({rows:,} seed rows × {len(STAGE_ORDER)} stages). Go on?", default=False):
+            raise typer.Exit(1)
     console.print(f"[bold]reasonmill build[/] {cfg.name} (config {cfg.config_hash()}) → {out}  [{n} shards × {len(STAGE_ORDER)} stages, engine={engine}]")
     with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console) as progress:
-        bars = {name: progress.add_task(name, total=n, note="") for name in STAGE_ORDER}
-
-        def hook(stage: str, shard: int, info: dict[str, Any]) -> None:
-            c = info["counts"]
-            progress.update(bars[stage], advance=1, note=f"kept {c['written']}, dropped {c['rejected']}" + (" (resumed)" if info.get("skipped") else ""))
-
+        hook = _StageProgress(progress, STAGE_ORDER, n)
         try:
             if engine == "plain":
                 manifest = runner.build(cfg, out, progress=hook)
-            elif engine == "prefect":
+            else:
                 from reasonmill.pipelines import flows
 
-                flows.PROGRESS_HOOK[:] = [hook]
-                manifest = flows.run_build(cfg, out, workers=workers, task_runner=task_runner, address=address)
-            else:
-                raise ReasonmillError(f"--engine must be 'prefect' or 'plain', got {engine!r}")
+                manifest = flows.run_build(cfg, out, workers=workers, task_runner_kind=task_runner, address=address, progress=hook)
         except ReasonmillError as exc:
-            _fail(exc)
+            progress.stop()
+            _fail(ReasonmillError(_one_line(exc, out if engine == "prefect" else None)))
+        except (OSError, AssertionError, RuntimeError, TypeError, ValueError) as exc:
+            progress.stop()
+            _fail(ReasonmillError(_one_line(exc, out if engine == "prefect" else None)))
     _summary(manifest, out)
 
 
@@ -80,8 +114,9 @@ def _summary(manifest: dict[str, Any], out: Path) -> None:
     table = Table(title=f"build summary — {out}")
     for col in ("stage", "read", "created", "kept", "rejected", "reasons"):
         table.add_column(col, justify="right" if col not in ("stage", "reasons") else "left")
-    for name, s in manifest["stages"].items():
-        c = s["counts"]
+    order = manifest.get("stage_order") or list(manifest["stages"])
+    for name in order:
+        c = manifest["stages"][name]["counts"]
         reasons = ", ".join(f"{k}: {v}" for k, v in c["reasons"].items())
         table.add_row(name, str(c["read"]), str(c["created"]), str(c["written"]), str(c["rejected"]), reasons)
     console.print(table)
@@ -93,11 +128,14 @@ def _summary(manifest: dict[str, Any], out: Path) -> None:
 def inspect(
     out: Annotated[Path, typer.Argument(help="A build's output folder.")],
     rows: Annotated[int, typer.Option(help="Sample rows to show.")] = 3,
+    verify: Annotated[bool, typer.Option("--verify", help="Also read every shard and check it against the schema.")] = False,
 ) -> None:
-    """Show a build's manifest, counts per stage and rejection reason, and sample corpus rows."""
-    import pyarrow.parquet as pq
+    """Show a build's manifest, counts per stage and rejection reason, and sample corpus rows.
 
-    from reasonmill.pipelines.runner import verify_manifest
+    Checks completion markers and file checksums against the manifest (with --verify, every
+    shard's contents too) and exits with code 1 when any problem is found, listing every one.
+    """
+    from reasonmill.pipelines.inspection import build_problems, sample_rows
 
     mpath = out / "manifest.json"
     if not mpath.exists():
@@ -108,23 +146,29 @@ def inspect(
         _fail(ReasonmillError(f"{mpath} is not valid JSON: {exc}"))
     console.print(f"[bold]{manifest['name']}[/]  config {manifest['config_hash']}  schema v{manifest['schema_version']}  finished {manifest['finished_at']}")
     _summary(manifest, out)
-    problems = verify_manifest(out)
-    console.print("files: [green]all checksums match the manifest[/]" if not problems else "[red]files differ from the manifest:[/]\n  " + "\n  ".join(problems))
-    files = sorted((out / "corpus").glob("*.parquet"))
-    if files and rows > 0:
-        table = pq.read_table(files[0]).slice(0, rows).to_pylist()
-        for row in table:
-            console.rule(f"{row['id']}  {row['source']}  level {row['level']}  difficulty {row['difficulty']:.2f}")
-            console.print(f"[bold]Q:[/] {row['question']}")
-            comp = row["completion"]
-            console.print(f"[bold]trace[/] ({row['trace_tokens']} tokens): {comp[:400]}{' …' if len(comp) > 400 else ''}")
-            console.print(f"[bold]answer:[/] {row['answer']}")
+    problems = build_problems(out, manifest, deep=verify)
+    if rows > 0:
+        try:
+            for row in sample_rows(out, manifest, rows):
+                console.rule(f"{row['id']}  {row['source']}  level {row['level']}  difficulty {row['difficulty']:.2f}")
+                console.print(f"[bold]Q:[/] {row['question']}")
+                comp = row["completion"]
+                console.print(f"[bold]trace[/] ({row['trace_tokens']} tokens): {comp[:400]}{' …' if len(comp) > 400 else ''}")
+                console.print(f"[bold]answer:[/] {row['answer']}")
+        except ReasonmillError as exc:
+            problems.append(str(exc))
+    if problems:
+        console.print(f"[red]{len(problems)} problem(s):[/]\n  " + "\n  ".join(problems))
+        raise typer.Exit(1)
+    checked = "markers present" + (", every shard read against the schema" if verify else "")
+    console.print(f"files: [green]all checksums match the manifest[/] ({checked})")
 
 
 @app.command("list")
 def list_cmd() -> None:
-    """List the registered generators, composition principles, teachers, verifiers and stages."""
+    """List the registered generators, composition principles, teachers, verifiers, backends and stages."""
     from reasonmill.generators import FAMILIES, PRINCIPLES, TEACHERS
+    from reasonmill.llm import BACKENDS
     from reasonmill.pipelines.stages import STAGE_ORDER
     from reasonmill.verifiers import VERIFIERS
 
@@ -140,6 +184,8 @@ def list_cmd() -> None:
         table.add_row("teacher", name, "")
     for name, v in VERIFIERS.items():
         table.add_row("verifier", name, f"kinds: {', '.join(v.kinds)}")
+    for name, kind in BACKENDS.items():
+        table.add_row("llm backend", name, (kind.config.__doc__ or "").strip().splitlines()[0])
     for name in STAGE_ORDER:
         table.add_row("stage", name, "")
     console.print(table)
@@ -157,8 +203,6 @@ def schedule(
     Start one with `prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api);
     Prefect's ephemeral mode cannot schedule. The process stays up and runs the flow on schedule.
     """
-    import os
-
     if not os.environ.get("PREFECT_API_URL"):
         _fail(ReasonmillError("schedules need a Prefect server: run `prefect server start` and set PREFECT_API_URL (ephemeral mode cannot schedule)"))
     try:

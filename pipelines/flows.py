@@ -1,109 +1,230 @@
 """The Prefect layer: one task per (stage, shard), one `build` flow that reads like a script.
 
-Tasks pass paths and shard numbers, never rows: a Prefect task run costs milliseconds, so a task
-handles a whole shard. Retries are on the decorator; a retried shard task is safe because shard
-writes are atomic and finished shards are skipped. The flow runs in Prefect's ephemeral mode with
-no server to start; the same flow can be deployed on a schedule against a real Prefect server, or
-given a Dask task runner pointed at a cluster (`task_runner="dask"`, needs the `scale` extra).
+Tasks pass paths, shard numbers and the config as JSON, never rows: a Prefect task run costs
+milliseconds, so a task handles a whole shard. Shards flow through stages without a barrier:
+shard k of a stage is submitted with `wait_for` on shard k of the stage before, so it starts as
+soon as that one is committed (an LLM stage's server never waits for the CPU stages behind it);
+a cross-shard stage (`Stage.cross_shard`, score's dedup) waits explicitly for every shard before
+it, through its `prepare` task. The corpus is the same as a stage-by-stage run's, since every
+shard's inputs are the same files.
+
+Nothing that holds a lock, a console or a progress bar is referenced by a task (Dask pickles what
+tasks reference): progress is reported by the flow body, in the process that drives the build,
+as task futures complete. Retries are on the decorators and apply only to errors a retry can cure
+(`transient`): a bad config, a corrupt shard, a full disk or a server that fails to start fails
+at once, with the same one-line error as the plain runner.
+
+The flow runs in Prefect's ephemeral mode with no server to start; the same flow can be served on
+a schedule against a real Prefect server (`reasonmill.pipelines.schedule`), or given a Dask task
+runner (a local cluster of N workers, or a scheduler address; needs the `scale` extra).
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.futures import wait
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from reasonmill.config import BuildConfig, validate_config
+from reasonmill.errors import ReasonmillError
+from reasonmill.lock import BuildLock
 from reasonmill.pipelines import runner
+from reasonmill.pipelines.backends import BackendHub
+from reasonmill.pipelines.context import StageContext, make_context
 from reasonmill.pipelines.stages import STAGE_ORDER
-from reasonmill.pipelines.stages.base import Stage
+from reasonmill.pipelines.stages.base import STAGES, Stage
 
-# Progress callback for the CLI; tasks run in this process's threads, so a plain hook works.
-PROGRESS_HOOK: list[Any] = []
+LOG_FILE = "logs/prefect.log"
 
-# Each worker thread keeps its validated config and stage instances across tasks, as the plain
-# runner keeps one stage per stage: building a stage can cost more than a shard's Prefect overhead
-# (the seed plan, the score stage's dedup table). Per thread, because a stage may hold per-shard
-# state (an LLM backend) and shard tasks of one stage can run in parallel threads.
+_DETERMINISTIC_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
+
+
+def transient(exc: BaseException) -> bool:
+    """Is `exc` worth a task retry? Only I/O hiccups and timeouts; never a reasonmill error (bad
+    input or state), a full or read-only disk, or a bug (lost rows, wrong types)."""
+    if isinstance(exc, ReasonmillError):
+        return False
+    if isinstance(exc, OSError):
+        code = exc.errno
+        return code not in _DETERMINISTIC_ERRNO and "No space left" not in str(exc)
+    return isinstance(exc, TimeoutError | ConnectionError)
+
+
+def _retry_condition(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - the state holds the task's own exception
+        return transient(exc)
+    return False
+
+
+# Per process: one context per (build folder, config, endpoints) — the backends and the answer
+# checker are shared by every task of the build in this process; per thread: the stage
+# instances, as the plain runner keeps one stage per stage (a stage may hold per-shard state).
+_contexts: dict[tuple[str, str, str], StageContext] = {}
+_contexts_lock = threading.Lock()
 _local = threading.local()
 
 
-def _config(config_json: dict[str, Any]) -> BuildConfig:
-    key = json.dumps(config_json, sort_keys=True)
-    cache = _local.__dict__.setdefault("configs", {})
-    if key not in cache:
-        cache[key] = validate_config(config_json)
-    return cache[key]
+def _context(out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None) -> StageContext:
+    config = validate_config(config_json)
+    key = (out, config.config_hash(), repr(sorted((endpoints or {}).items())))
+    with _contexts_lock:
+        if key not in _contexts:
+            _contexts[key] = make_context(config, Path(out), endpoints)
+        return _contexts[key]
 
 
-def _stage(out: str, config: BuildConfig, stage_name: str, fresh: bool = False) -> Stage:
-    key = (out, config.config_hash(), stage_name)
+def _stage(ctx: StageContext, stage_name: str, fresh: bool = False) -> Stage:
     cache = _local.__dict__.setdefault("stages", {})
+    key = (id(ctx), stage_name)
     if fresh or key not in cache:
-        cache[key] = runner.make_stage(stage_name, config, Path(out))
+        cache[key] = runner.make_stage(stage_name, ctx)
     return cache[key]
 
 
-@task(retries=2, retry_delay_seconds=1, task_run_name="prepare-{stage_name}")
-def prepare_task(out: str, config_json: dict[str, Any], stage_name: str) -> None:
+def close_contexts(out: str) -> None:
+    """Close the contexts (backends) this process opened for build folder `out`."""
+    with _contexts_lock:
+        keys = [k for k in _contexts if k[0] == out]
+        ctxs = [_contexts.pop(k) for k in keys]
+    for ctx in ctxs:
+        ctx.close()
+
+
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_condition, task_run_name="prepare-{stage_name}")
+def prepare_task(out: str, config_json: dict[str, Any], stage_name: str, endpoints: dict[str, list[str]] | None = None) -> None:
     """Cross-shard preparation of one stage (e.g. the dedup table), once per stage."""
-    config = _config(config_json)
-    if runner.stage_needs_work(Path(out), config, stage_name):
-        runner.prepare_stage(Path(out), config, stage_name, stage=_stage(out, config, stage_name, fresh=True))
+    ctx = _context(out, config_json, endpoints)
+    if runner.stage_needs_work(ctx, stage_name):
+        runner.prepare_stage(ctx, _stage(ctx, stage_name, fresh=True))
 
 
-@task(retries=2, retry_delay_seconds=1, task_run_name="{stage_name}-{shard}")
-def shard_task(out: str, config_json: dict[str, Any], stage_name: str, shard: int) -> dict[str, Any]:
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_condition, task_run_name="{stage_name}-{shard}")
+def shard_task(
+    out: str, config_json: dict[str, Any], stage_name: str, shard: int, endpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """Run one stage on one shard (skips it when already complete); returns the marker info."""
-    config = _config(config_json)
-    info = runner.run_shard(Path(out), config, stage_name, shard, stage=_stage(out, config, stage_name))
-    for hook in PROGRESS_HOOK:
-        hook(stage_name, shard, info)
+    ctx = _context(out, config_json, endpoints)
+    info = runner.run_shard(ctx, _stage(ctx, stage_name), shard)
+    info["stage"] = stage_name
     return info
 
 
-@task(retries=1, task_run_name="export")
-def finish_task(out: str, config_json: dict[str, Any]) -> dict[str, Any]:
-    """Export the corpus and write the manifest."""
-    return runner.finish(Path(out), validate_config(config_json))
+@task(retries=1, retry_condition_fn=_retry_condition, task_run_name="corpus")
+def corpus_task(out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The corpus step: export the corpus, write the manifest and the report."""
+    return runner.write_corpus(_context(out, config_json, endpoints))
 
 
-def _task_runner(kind: str, workers: int, address: str | None) -> Any:
-    if kind == "dask":
-        from prefect_dask import DaskTaskRunner
-
-        return DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs={"n_workers": workers})
-    return ThreadPoolTaskRunner(max_workers=workers)
+# Progress hooks of the builds this process drives, by build folder. Only the flow body (which
+# runs in this process) reads it; tasks never do.
+_PROGRESS: dict[str, runner.ProgressHook] = {}
 
 
 @flow(name="reasonmill-build", log_prints=False)
-def build_flow(config_json: dict[str, Any], out: str) -> dict[str, Any]:
+def build_flow(config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard."""
     config = validate_config(config_json)
     n = runner.num_shards(config)
     Path(out).mkdir(parents=True, exist_ok=True)
+    everything: list[PrefectFuture[Any]] = []
+    prev: list[PrefectFuture[Any]] = []
     for stage_name in STAGE_ORDER:
-        prepare_task(out, config_json, stage_name)
-        futures = [shard_task.submit(out, config_json, stage_name, k) for k in range(n)]
-        wait(futures)
-        for f in futures:
-            f.result()  # re-raise a shard's failure after its retries
-    return finish_task(out, config_json)
+        if STAGES.get(stage_name).cross_shard:
+            prep = prepare_task.submit(out, config_json, stage_name, endpoints, wait_for=prev)
+            cur = [shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prep]) for k in range(n)]
+            everything.append(prep)
+        else:
+            cur = [
+                shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prev[k]] if prev else [])
+                for k in range(n)
+            ]
+        everything.extend(cur)
+        prev = cur
+    hook = _PROGRESS.get(out)
+    for fut in as_completed(everything):
+        info = fut.result()  # re-raises a task's failure (after its retries)
+        if hook is not None and isinstance(info, dict) and "stage" in info:
+            hook(info["stage"], info["shard"], info)
+    return corpus_task(out, config_json, endpoints)
 
 
-def run_build(config: BuildConfig, out: Path, workers: int = 1, task_runner: str = "threads", address: str | None = None) -> dict[str, Any]:
-    """Run the build flow in Prefect (ephemeral mode unless PREFECT_API_URL points at a server)."""
-    f = build_flow.with_options(task_runner=_task_runner(task_runner, workers, address))
+def task_runner(kind: str, workers: int, address: str | None) -> Any:
+    """The Prefect task runner: "threads" (`workers` at once) or "dask" (a local cluster of
+    `workers` processes, or the existing scheduler at `address`)."""
+    if kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ReasonmillError("--task-runner dask needs the `scale` extra: pip install 'reasonmill[scale]'") from None
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    if kind != "threads":
+        raise ReasonmillError(f"--task-runner must be 'threads' or 'dask', got {kind!r}")
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+@contextmanager
+def prefect_logs_to_file(out: Path) -> Iterator[Path]:
+    """Send Prefect's own logs (task failures, retries, tracebacks) to `OUT/logs/prefect.log`
+    instead of the console for the duration of a build; the user sees one line per error."""
+    path = Path(out) / LOG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.task_engine", "prefect.flow_engine", "prefect.server"):
+        lg = logging.getLogger(name)
+        saved.append((lg, list(lg.handlers), lg.propagate))
+        lg.handlers = [handler]
+        lg.propagate = False
     try:
-        return f(config.model_dump(mode="json"), str(out))
+        yield path
     finally:
-        # When the process exits, the ephemeral server is cancelled while its recorder may still be
-        # flushing Prefect's own UI events; it then logs a CancelledError traceback. Our data are
-        # all on disk by then, so that noise is silenced.
-        logging.getLogger("prefect.server").setLevel(logging.CRITICAL)
+        for lg, handlers, propagate in saved:
+            lg.handlers, lg.propagate = handlers, propagate
+        handler.close()
+
+
+def run_build(
+    config: BuildConfig,
+    out: Path,
+    workers: int = 1,
+    task_runner_kind: str = "threads",
+    address: str | None = None,
+    progress: Callable[[str, int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the build flow in Prefect (ephemeral mode unless PREFECT_API_URL points at a server).
+
+    Holds the folder's lock, starts managed model servers once for the whole build (tasks in
+    other processes get their URLs), and stops them at the end, however the build ends.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    key = str(out)
+    with BuildLock(out), prefect_logs_to_file(out):
+        hub = BackendHub(config, out)
+        try:
+            endpoints = hub.start_managed() or None
+            if progress is not None:
+                _PROGRESS[key] = progress
+            f = build_flow.with_options(task_runner=task_runner(task_runner_kind, workers, address))
+            return f(config.model_dump(mode="json"), key, endpoints)
+        finally:
+            _PROGRESS.pop(key, None)
+            close_contexts(key)
+            hub.close()
+            # When the process exits, the ephemeral server is cancelled while its recorder may
+            # still be flushing Prefect's own UI events; it then logs a CancelledError traceback.
+            # Our data are all on disk by then, so that noise is silenced.
+            logging.getLogger("prefect.server").setLevel(logging.CRITICAL)

@@ -1,67 +1,66 @@
 """Run a build's stages over shards: plain functions, the same ones the Prefect flow calls.
 
 Every stage writes shard k from the previous stage's shard k (seeds create them), so shards are
-independent units of work: `run_shard` reads its input, runs the stage, checks that every row is
-accounted for, and commits atomically with a completion marker. Rerunning skips shards whose
-marker matches the stage's resume key (the chain of stage versions and config sections up to this
-stage), so a build killed at any moment and rerun writes exactly the corpus an uninterrupted build
-writes. `build` runs everything in-process, in order; `reasonmill.pipelines.flows` runs the same
-calls as Prefect tasks.
+independent units of work; a `cross_shard` stage (score's dedup) reads every input shard in
+`prepare` first. `run_shard` reads the input, runs the stage, and does the row accounting for
+every stage in one place: it counts what the stage yields (`Record` kept, `Rejection` dropped,
+nothing else), checks that every input row came out exactly once (rows with new ids are
+"created"), and commits the shard atomically with a completion marker.
+
+Resume: a shard is skipped when its marker matches the stage's resume key (the chain of the
+stage parts up to this stage, `Stage.key_part`), the digest of its input files and the checksums
+of its own files, and no row of it is waiting for a retry (a request that failed or was cut off:
+the shard is redone on the next run, the request cache answering everything that succeeded).
+So a build killed at any moment and rerun writes exactly the corpus an uninterrupted build
+writes, and a changed input reruns exactly the shards downstream of it.
+
+`build` runs everything in-process, in order; `reasonmill.pipelines.flows` runs the same calls as
+Prefect tasks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from reasonmill import __version__
 from reasonmill.config import BuildConfig
+from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
+from reasonmill.llm import BackendStats
+from reasonmill.lock import BuildLock
+from reasonmill.pipelines.backends import collect_llm_stats
+from reasonmill.pipelines.context import StageContext, make_context
 from reasonmill.pipelines.export import export_corpus
+from reasonmill.pipelines.plan import shard_plan
 from reasonmill.pipelines.report import write_report
 from reasonmill.pipelines.stages import STAGE_ORDER
-from reasonmill.pipelines.stages.base import STAGES, SourceStage, Stage
+from reasonmill.pipelines.stages.base import STAGES, Stage
+from reasonmill.pipelines.tally import RETRYABLE, shard_tally
+from reasonmill.records import Record, Rejection
 from reasonmill.schema import SCHEMA_VERSION
 from reasonmill.shards import (
+    REJECTED,
     ShardCounts,
     StageDir,
     atomic_write_json,
     file_sha256,
+    inputs_digest,
     iter_records,
     read_records,
 )
 
 ProgressHook = Callable[[str, int, dict[str, Any]], None]
 
-
-def make_stage(name: str, config: BuildConfig, out: Path) -> Stage:
-    """Instantiate stage `name` for this build (stages that need more context get it here)."""
-    cls = STAGES.get(name)
-    if name == "compose":
-        stage = cls(config, num_input_shards=num_shards(config))
-    elif name == "score":
-        stage = cls(config, state_dir=Path(out) / name)
-    else:
-        stage = cls(config)
-    stage.out = Path(out)  # LLM stages keep their request cache in the build folder
-    return stage
-
-
-_NUM_SHARDS: dict[str, int] = {}
+TRANSIENT_REASONS = frozenset({REQUEST_FAILED, TRUNCATED})
+"""Rejection reasons a rerun may cure: the shard that has one is redone on the next run."""
 
 
 def num_shards(config: BuildConfig) -> int:
-    """Shards per stage: fixed by the seed plan, then one output shard per input shard.
-
-    Memoised per config hash: the seed plan of a large build takes a moment to lay out.
-    """
-    key = config.config_hash()
-    if key not in _NUM_SHARDS:
-        stage = STAGES.get("seeds")(config)
-        assert isinstance(stage, SourceStage)
-        _NUM_SHARDS[key] = stage.num_shards()
-    return _NUM_SHARDS[key]
+    """Shards per stage, fixed by the seed plan."""
+    return shard_plan(config).num_shards
 
 
 def stage_keys(config: BuildConfig) -> dict[str, str]:
@@ -73,77 +72,168 @@ def stage_keys(config: BuildConfig) -> dict[str, str]:
     return keys
 
 
-def _clean_temp(folder: Path) -> None:
+def make_stage(name: str, ctx: StageContext) -> Stage:
+    """Stage `name` of this build; every stage is built the same way, from the context."""
+    return STAGES.get(name)(ctx)
+
+
+def check_config(config: BuildConfig, out: Path) -> None:
+    """Build every stage once, so a bad registry name or family parameter in the config is a
+    `ConfigError` before any work starts (no backend is opened)."""
+    ctx = make_context(config, out)
+    for name in STAGE_ORDER:
+        make_stage(name, ctx)
+
+
+def input_paths(out: Path, config: BuildConfig, stage_name: str, shard: int) -> list[Path]:
+    """The files shard `shard` of a stage is made from: none for the source stage, every shard of
+    the stage before for a cross-shard stage, else the same shard of the stage before."""
+    idx = STAGE_ORDER.index(stage_name)
+    if idx == 0:
+        return []
+    prev = StageDir(out, STAGE_ORDER[idx - 1])
+    if STAGES.get(stage_name).cross_shard:
+        return [prev.shard(k) for k in range(num_shards(config))]
+    return [prev.shard(shard)]
+
+
+def _clean_temp(out: Path, stage_name: str) -> None:
     # Leftovers of a write killed half-way; never read, removed so they do not pile up.
-    if folder.exists():
-        for tmp in folder.rglob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+    for folder in (out / stage_name, out / REJECTED / stage_name):
+        if folder.exists():
+            for tmp in folder.rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
 
 
-def run_shard(out: Path, config: BuildConfig, stage_name: str, shard: int, stage: Stage | None = None) -> dict[str, Any]:
-    """Run `stage_name` on shard `shard` unless already complete; return its marker info."""
-    out = Path(out)
-    key = stage_keys(config)[stage_name]
-    sdir = StageDir(out, stage_name)
-    if sdir.is_complete(shard, key):
-        info = sdir.read_marker(shard)
+def collect(stage: Stage, records: list[Record], shard: int) -> tuple[list[Record], list[Rejection], ShardCounts]:
+    """Run `stage` on one shard's records and account for every row it yields.
+
+    Raises `AssertionError` naming the stage and shard when an input row is lost or yielded twice,
+    and `TypeError` when the stage yields something that is neither a Record nor a Rejection.
+    """
+    inputs = {r.id for r in records}
+    seen: set[str] = set()
+    kept: list[Record] = []
+    dropped: list[Rejection] = []
+    counts = ShardCounts(read=len(records))
+    for item in stage.run(records, shard):
+        if isinstance(item, Rejection):
+            rid = item.record.id
+            dropped.append(item)
+            counts.reject(item.reason)
+        elif isinstance(item, Record):
+            rid = item.id
+            kept.append(item)
+            counts.written += 1
+        else:
+            raise TypeError(f"stage {stage.name} yielded a {type(item).__name__}; a stage yields Record or Rejection")
+        if rid not in inputs:
+            counts.created += 1
+        elif rid in seen:
+            raise AssertionError(f"stage {stage.name} shard {shard} yielded row {rid} twice")
+        else:
+            seen.add(rid)
+    lost = inputs - seen
+    if lost:
+        raise AssertionError(f"stage {stage.name} shard {shard} lost {len(lost)} row(s), e.g. {sorted(lost)[:3]}")
+    return kept, dropped, counts
+
+
+_LLM_COUNTERS = ("requests", "retries", "failures", "rate_limited", "prompt_tokens", "completion_tokens", "cache_hits",
+                 "banned_resamples", "short_replies")
+
+
+def _llm_extra(per_backend: dict[str, BackendStats]) -> dict[str, int]:
+    total = BackendStats()
+    for s in per_backend.values():
+        total.merge(s)
+    return {f"llm_{k}": getattr(total, k) for k in _LLM_COUNTERS if getattr(total, k)}
+
+
+def run_shard(ctx: StageContext, stage: Stage, shard: int) -> dict[str, Any]:
+    """Run `stage` on shard `shard` unless already complete; return its marker info."""
+    out, config = ctx.out, ctx.config
+    key = stage_keys(config)[stage.name]
+    sdir = StageDir(out, stage.name)
+    paths = input_paths(out, config, stage.name, shard)
+    digest = inputs_digest(paths)
+    if sdir.is_complete(shard, key, digest):
+        info = sdir.read_marker(shard) or {}
         info["skipped"] = True
         return info
-    stage = stage or make_stage(stage_name, config, out)
-    idx = STAGE_ORDER.index(stage_name)
-    records = [] if idx == 0 else read_records(StageDir(out, STAGE_ORDER[idx - 1]).shard(shard))
-    counts = ShardCounts()
-    kept, dropped = [], []
-    for item in stage.run(records, shard, counts):
-        (dropped if hasattr(item, "stage") and hasattr(item, "record") else kept).append(item)
-    info = sdir.commit(shard, key, kept, dropped, counts)
+    own = [paths[shard]] if stage.cross_shard else paths  # a cross-shard stage still writes shard k from shard k
+    records = [r for p in own for r in read_records(p)]
+    with shard_tally() as tally, collect_llm_stats() as per_backend:
+        kept, dropped, counts = collect(stage, records, shard)
+    counts.extra.update(tally)
+    counts.extra.update(_llm_extra(per_backend))
+    retry = tally.get(RETRYABLE, 0) > 0 or any(j.reason in TRANSIENT_REASONS for j in dropped)
+    info = sdir.commit(
+        shard, key, kept, dropped, counts,
+        inputs=digest, retry=retry, llm={n: s.as_dict() for n, s in sorted(per_backend.items())},
+    )
     info["skipped"] = False
     return info
 
 
-def prepare_stage(out: Path, config: BuildConfig, stage_name: str, stage: Stage | None = None) -> Stage:
-    """Run a stage's cross-shard `prepare` over its complete input shards (instantiating the stage
-    unless one is given) and return the stage."""
-    out = Path(out)
-    stage = stage or make_stage(stage_name, config, out)
-    idx = STAGE_ORDER.index(stage_name)
-    if idx > 0:
-        prev = StageDir(out, STAGE_ORDER[idx - 1])
-        stage.prepare(out, [prev.shard(k) for k in range(num_shards(config))])
-    return stage
+def stage_needs_work(ctx: StageContext, stage_name: str) -> bool:
+    """True when some shard of the stage is not complete under the current key and inputs."""
+    key = stage_keys(ctx.config)[stage_name]
+    sdir = StageDir(ctx.out, stage_name)
+    n = num_shards(ctx.config)
+    return not all(sdir.is_complete(k, key, inputs_digest(input_paths(ctx.out, ctx.config, stage_name, k))) for k in range(n))
 
 
-def stage_needs_work(out: Path, config: BuildConfig, stage_name: str) -> bool:
-    """True when some shard of the stage is not complete under the current key."""
-    key = stage_keys(config)[stage_name]
-    sdir = StageDir(Path(out), stage_name)
-    return not all(sdir.is_complete(k, key) for k in range(num_shards(config)))
+def prepare_stage(ctx: StageContext, stage: Stage) -> None:
+    """Run a cross-shard stage's `prepare` over every input shard."""
+    stage.prepare(input_paths(ctx.out, ctx.config, stage.name, 0))
 
 
-def finish(out: Path, config: BuildConfig) -> dict[str, Any]:
-    """Export the corpus from the last stage and write `manifest.json`; return the manifest."""
-    out = Path(out)
-    last = StageDir(out, STAGE_ORDER[-1])
+def _backend_totals(markers: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    totals: dict[str, BackendStats] = {}
+    for m in markers:
+        for name, stats in (m.get("llm") or {}).items():
+            totals.setdefault(name, BackendStats()).merge(BackendStats(**stats))
+    return {n: s.as_dict() for n, s in sorted(totals.items())}
+
+
+def backend_summary(config: BuildConfig, markers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per LLM backend of the config: its kind and model, the stages that use it, and what its
+    requests cost over the whole build (every shard's marker summed)."""
+    totals = _backend_totals(markers)
+    out: dict[str, Any] = {}
+    for name, cfg in sorted(config.llm.backends.items()):
+        users = [s for s in STAGE_ORDER if name in STAGES.get(s).backends(config)]
+        out[name] = {
+            "kind": cfg.get("kind"),
+            "model": cfg.get("model") or cfg.get("model_path"),
+            "stages": users,
+            "stats": totals.get(name, BackendStats().as_dict()),
+        }
+    return out
+
+
+def write_corpus(ctx: StageContext) -> dict[str, Any]:
+    """The build's last step, "corpus": export the corpus from the last stage, write
+    `manifest.json` (stages in pipeline order) and the report; return the manifest."""
+    out, config = ctx.out, ctx.config
     n = num_shards(config)
-    corpus = export_corpus(iter_records(last.shard(k) for k in range(n)), out, config.export.rows_per_file)
+    last = StageDir(out, STAGE_ORDER[-1])
+    corpus = export_corpus(iter_records(last.shard(k) for k in range(n)), out, config.corpus.rows_per_file)
     keys = stage_keys(config)
     stages: dict[str, Any] = {}
+    markers: list[dict[str, Any]] = []
     for name in STAGE_ORDER:
         sdir = StageDir(out, name)
         total = ShardCounts()
         files: dict[str, str] = {}
         for k in range(n):
             info = sdir.read_marker(k)
-            c = info["counts"]
-            total.read += c["read"]
-            total.written += c["written"]
-            total.rejected += c["rejected"]
-            total.created += c["created"]
-            for r, v in c["reasons"].items():
-                total.reasons[r] = total.reasons.get(r, 0) + v
-            for r, v in c.get("extra", {}).items():
-                total.extra[r] = total.extra.get(r, 0) + v
-            files.update({f"{name}/{rel}": digest for rel, digest in info["files"].items()})
+            if info is None:
+                raise RuntimeError(f"{name} shard {k} has no completion marker; the build did not finish")
+            markers.append(info)
+            total.add(info["counts"])
+            files.update(info["files"])
         stages[name] = {"version": STAGES.get(name).version, "key": keys[name], "shards": n, "counts": total.as_dict(), "files": files}
     manifest = {
         "name": config.name,
@@ -151,35 +241,48 @@ def finish(out: Path, config: BuildConfig) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "config_hash": config.config_hash(),
         "config": config.model_dump(mode="json"),
+        "stage_order": list(STAGE_ORDER),
         "stages": stages,
         "rejections": {name: s["counts"]["reasons"] for name, s in stages.items() if s["counts"]["reasons"]},
+        "llm": backend_summary(config, markers),
         "corpus": corpus,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_json(out / "manifest.json", manifest)
+    atomic_write_json(out / "manifest.json", manifest, sort_keys=False)
     write_report(out)
     return manifest
 
 
-def build(config: BuildConfig, out: Path, progress: ProgressHook | None = None) -> dict[str, Any]:
-    """Run the whole build in this process, in order, skipping finished shards; return the manifest."""
+def build(
+    config: BuildConfig, out: Path, progress: ProgressHook | None = None, endpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """Run the whole build in this process, in order, skipping finished shards; return the manifest.
+
+    Holds the build folder's lock for the whole run (a second build into it refuses), starts the
+    managed model servers once, and stops them when the build ends, however it ends.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    n = num_shards(config)
-    for name in STAGE_ORDER:
-        _clean_temp(out / name)
-        stage = prepare_stage(out, config, name) if stage_needs_work(out, config, name) else None
-        for k in range(n):
-            info = run_shard(out, config, name, k, stage)
-            if progress:
-                progress(name, k, info)
-    return finish(out, config)
+    with BuildLock(out):
+        ctx = make_context(config, out, endpoints)
+        try:
+            ctx.backends.start_managed()
+            for name in STAGE_ORDER:
+                _clean_temp(out, name)
+                stage = make_stage(name, ctx)
+                if stage.cross_shard and stage_needs_work(ctx, name):
+                    prepare_stage(ctx, stage)
+                for k in range(num_shards(config)):
+                    info = run_shard(ctx, stage, k)
+                    if progress:
+                        progress(name, k, info)
+            return write_corpus(ctx)
+        finally:
+            ctx.close()
 
 
 def verify_manifest(out: Path) -> list[str]:
     """Problems found re-checking a finished build's files against its manifest (empty = intact)."""
-    import json
-
     out = Path(out)
     manifest = json.loads((out / "manifest.json").read_text())
     problems = []
@@ -197,4 +300,17 @@ def verify_manifest(out: Path) -> list[str]:
     return problems
 
 
-__all__ = ["build", "finish", "make_stage", "num_shards", "prepare_stage", "run_shard", "stage_keys", "stage_needs_work", "verify_manifest"]
+__all__ = [
+    "build",
+    "check_config",
+    "collect",
+    "input_paths",
+    "make_stage",
+    "num_shards",
+    "prepare_stage",
+    "run_shard",
+    "stage_keys",
+    "stage_needs_work",
+    "verify_manifest",
+    "write_corpus",
+]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -50,9 +50,34 @@ DEFAULT_COMPOSE: tuple[tuple[str, int, int], ...] = (
 
 
 class Strict(BaseModel):
-    """Base of every config section: unknown keys are errors."""
+    """Base of every config section: unknown keys are errors.
+
+    `operational` names the fields that change how a stage runs but not what it writes (worker
+    counts); resume keys leave them out (`output_dump`).
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    operational: ClassVar[frozenset[str]] = frozenset()
+
+    def output_dump(self) -> dict[str, Any]:
+        """This section as JSON data without its operational fields, nested sections included."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            if name in self.operational:
+                continue
+            value = getattr(self, name)
+            out[name] = _output_value(value)
+        return out
+
+
+def _output_value(value: Any) -> Any:
+    if isinstance(value, Strict):
+        return value.output_dump()
+    if isinstance(value, list | tuple):
+        return [_output_value(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
 
 
 class SeedSource(Strict):
@@ -104,33 +129,43 @@ class ComposeConfig(Strict):
     llm: LLMComposeConfig | None = None
 
 
-LLM_TEACHER_PREFIX = "llm:"
-"""`distill.teacher: "llm:NAME"` names the LLM backend NAME under `llm.backends` as the teacher.
-
-Why a prefix rather than a bare backend name: teacher registry names ("programmatic") and backend
-names are chosen by different people; the prefix keeps the two vocabularies from colliding.
-"""
+def _no_prefixed_backend(section: str, field: str, value: str) -> str:
+    # Earlier configs named a backend as "llm:NAME" in a registry field; say what to write now.
+    if value.startswith("llm:"):
+        raise ValueError(f"name an LLM backend with `{section}.backend: {value[4:]}` (not `{field}: {value}`)")
+    return value
 
 
 class DistillConfig(Strict):
     """Trace distillation: the teacher, samples per question and backtracking per level.
 
-    `teacher` is a registered teacher ("programmatic") or "llm:NAME" for the backend NAME under
-    `llm.backends`; the sampling knobs apply to LLM teachers only.
+    `teacher` is a registered (offline) teacher, "programmatic" by default; `backend: NAME` makes
+    the LLM backend NAME under `llm.backends` the teacher instead. The sampling knobs apply to the
+    LLM teacher only.
     """
 
     teacher: str = "programmatic"
+    backend: str | None = None
     samples: int = Field(default=2, ge=1, le=64)
     # Backtracks the programmatic teacher narrates at each level (index = level - 1; the last value
     # repeats for higher levels): harder items get more dead ends, as in the backtracking study.
-    backtracks_by_level: list[int] = Field(default_factory=lambda: [0, 1, 1, 3, 5], min_length=1)
+    backtracks_by_level: list[Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: [0, 1, 1, 3, 5], min_length=1
+    )
     temperature: float = Field(default=0.6, ge=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
     max_tokens: int = Field(default=4096, ge=1)
 
-    def llm_backend(self) -> str | None:
-        """The backend name of an "llm:NAME" teacher, else None."""
-        return self.teacher[len(LLM_TEACHER_PREFIX) :] if self.teacher.startswith(LLM_TEACHER_PREFIX) else None
+    @field_validator("teacher")
+    @classmethod
+    def _teacher_name(cls, v: str) -> str:
+        return _no_prefixed_backend("distill", "distill.teacher", v)
+
+    @model_validator(mode="after")
+    def _one_teacher(self) -> DistillConfig:
+        if self.backend is not None and "teacher" in self.model_fields_set and self.teacher != "programmatic":
+            raise ValueError("set either distill.teacher (an offline teacher) or distill.backend (an LLM teacher)")
+        return self
 
 
 class RetroSearchConfig(Strict):
@@ -145,9 +180,11 @@ class RetroSearchConfig(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    # "programmatic" (continues the programmatic teacher's own line of search), or the name of an
-    # LLM backend under `llm.backends` (self mode: the teacher's; weak-to-strong: a smaller one).
+    # The offline reviser: "programmatic" (continues the programmatic teacher's own line of search).
     reviser: str = "programmatic"
+    # An LLM backend under `llm.backends` as the reviser instead (self mode: the teacher's backend;
+    # weak-to-strong: a smaller one).
+    backend: str | None = None
     # Boundaries tried per trace; None = every switch (full Retro-Search), k = partial.
     max_boundaries: int | None = Field(default=None, ge=1)
     rollouts_per_boundary: int = Field(default=1, ge=1)
@@ -162,18 +199,43 @@ class RetroSearchConfig(Strict):
     # Seed of LLM rollouts; None = the build's seed.
     seed: int | None = None
 
+    @field_validator("reviser")
+    @classmethod
+    def _reviser_name(cls, v: str) -> str:
+        v = _no_prefixed_backend("retro_search", "retro_search.reviser", v)
+        if v != "programmatic":
+            raise ValueError(f"unknown reviser '{v}'; known: programmatic (an LLM reviser: retro_search.backend: NAME)")
+        return v
+
+
+class JudgeConfig(Strict):
+    """The LLM judge of kind "free_form" answers: the backend (a name under `llm.backends`) and the
+    score at which a candidate passes."""
+
+    backend: str
+    threshold: float = Field(default=0.5, ge=0, le=1)
+
 
 class VerifyConfig(Strict):
-    """Answer verification: worker processes and a hard per-item timeout."""
+    """Answer verification: worker processes and a hard per-item timeout.
+
+    `judge` (optional) grades kind "free_form"; without it free-form answers are unverifiable.
+    """
+
+    operational: ClassVar[frozenset[str]] = frozenset({"workers"})
 
     workers: int = Field(default=2, ge=1)
     timeout_s: float = Field(default=10.0, gt=0)
     # What a record needs to be kept: at least one trace whose answer verified.
     require_passing_trace: bool = True
-    # LLM backend (a name under `llm.backends`) that judges kind "free_form" answers; None leaves
-    # them unverifiable. A candidate passes at judge score >= judge_threshold.
-    judge: str | None = None
-    judge_threshold: float = Field(default=0.5, ge=0, le=1)
+    judge: JudgeConfig | None = None
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _judge_shape(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            raise ValueError(f"write the judge as a section: `verify.judge: {{backend: {v}}}`")
+        return v
 
 
 class StudentConfig(Strict):
@@ -209,8 +271,8 @@ class ScoreConfig(Strict):
     student: StudentConfig | None = None
 
 
-class ExportConfig(Strict):
-    """Corpus export: rows per corpus file."""
+class CorpusConfig(Strict):
+    """The corpus step (the build's last): rows per corpus file."""
 
     rows_per_file: int = Field(default=50_000, ge=1)
 
@@ -272,37 +334,33 @@ class BuildConfig(Strict):
     retro_search: RetroSearchConfig = Field(default_factory=RetroSearchConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
-    export: ExportConfig = Field(default_factory=ExportConfig)
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     synthesis: SynthesisConfig | None = None
 
     @model_validator(mode="after")
     def _backend_names_exist(self) -> BuildConfig:
         known = self.llm.backends
-        refs = [
-            ("synthesis.backend", self.synthesis.backend if self.synthesis else None),
-            ("compose.llm.backend", self.compose.llm.backend if self.compose.llm else None),
-            ("distill.teacher", self.distill.llm_backend()),
-            ("verify.judge", self.verify.judge),
-            ("score.student.backend", self.score.student.backend if self.score.student else None),
-        ]
-        if self.retro_search.reviser != "programmatic":
-            refs.append(("retro_search.reviser", self.retro_search.reviser.removeprefix(LLM_TEACHER_PREFIX)))
-        for where, name in refs:
+        for where, name in self.backend_refs():
             if name is not None and name not in known:
                 names = ", ".join(sorted(known)) or "(none: add them under llm.backends)"
                 raise ConfigError(where, f"unknown LLM backend '{name}'; known: {names}")
         return self
 
+    def backend_refs(self) -> list[tuple[str, str | None]]:
+        """Every place the config names an LLM backend: (config path, backend name or None)."""
+        return [
+            ("synthesis.backend", self.synthesis.backend if self.synthesis else None),
+            ("compose.llm.backend", self.compose.llm.backend if self.compose.llm else None),
+            ("distill.backend", self.distill.backend),
+            ("verify.judge.backend", self.verify.judge.backend if self.verify.judge else None),
+            ("retro_search.backend", self.retro_search.backend),
+            ("score.student.backend", self.score.student.backend if self.score.student else None),
+        ]
+
     def config_hash(self) -> str:
         """Hash of the canonical JSON of this config: equal configs, equal hashes."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    def section_hash(self, *sections: str) -> str:
-        """Hash of only some sections (plus seed): a stage's outputs change only when these do."""
-        dump = self.model_dump(mode="json")
-        blob = json.dumps({k: dump[k] for k in ("seed", "shard_rows", *sections)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -331,17 +389,52 @@ def validate_config(data: dict[str, Any] | None, source: str = "config") -> Buil
         raise ConfigError(_field_path(first["loc"]), f"{first['msg']} in {source}{more}") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (YAML lets the last win)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
 def load_config(path: str | Path | None) -> BuildConfig:
-    """Load a YAML build config, or the defaults when `path` is None."""
+    """Load a YAML build config, or the defaults when `path` is None.
+
+    Every way a file can be wrong is one `ConfigError` naming the file: missing, a directory,
+    not UTF-8, not YAML, a key given twice, empty (an empty file is refused rather than silently
+    running the default build: omit the argument for that), or not a mapping.
+    """
     if path is None:
         return BuildConfig()
     p = Path(path)
     if not p.exists():
         raise ConfigError("(file)", f"config file {p} does not exist")
+    if p.is_dir():
+        raise ConfigError("(file)", f"config {p} is a directory, not a YAML file")
     try:
-        data = yaml.safe_load(p.read_text())
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("(file)", f"{p} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError("(file)", f"cannot read {p}: {exc.strerror}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError("(file)", f"{p} is not valid YAML: {exc}") from None
-    if data is not None and not isinstance(data, dict):
+        raise ConfigError("(file)", f"{p} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if data is None:
+        raise ConfigError("(file)", f"{p} is empty; omit the config argument to run the default build")
+    if not isinstance(data, dict):
         raise ConfigError("(root)", f"{p} must hold a mapping, got {type(data).__name__}")
     return validate_config(data, source=str(p))

@@ -3,13 +3,20 @@
 Layout of one stage of a build (datatrove's writer and executor habits):
 
     OUT/<stage>/shard-00000.parquet            records (RECORD_SCHEMA, zstd)
-    OUT/<stage>/rejected/shard-00000.parquet   rejections with reasons (REJECTION_SCHEMA)
-    OUT/<stage>/_done/shard-00000.json         completion marker: counts, checksums, stage key
+    OUT/rejected/<stage>/shard-00000.parquet   rejections with reasons (REJECTION_SCHEMA)
+    OUT/<stage>/.done/shard-00000.json         completion marker: counts, checksums, keys
+
+A stage's folder holds only its records (the marker folder is hidden), so
+`datasets.load_dataset("parquet", data_dir=OUT/<stage>)` and `pyarrow.parquet.read_table(OUT/<stage>)`
+load exactly the records; `OUT/rejected` loads every stage's rejections (one schema, a `stage`
+column).
 
 Every file goes to a temporary name and is `os.replace`d into place, and the marker is written
 last, so a process killed at any moment leaves either a finished shard or nothing that counts.
-A rerun trusts a shard only if its marker matches the stage key (stage version + config hash) and
-the checksums of the files on disk.
+A rerun trusts a shard only if its marker matches the stage key (stage version and the config it
+depends on), the digest of the input it was made from, and the checksums of the files on disk;
+and not when the marker says some rows failed for a reason a retry can cure (`retry`).
+Files get the mode the user's umask gives (0644 by default), not the 0600 of temporary files.
 """
 
 from __future__ import annotations
@@ -66,9 +73,27 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _file_mode() -> int:
+    # The mode `open()` would give a new file under the process umask (read without changing it
+    # where the platform can: /proc/self/status, else set-and-restore once at import).
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call `write(tmp_path)`, fsync, then `os.replace` onto `path`: readers see the old file or
-    the whole new one, never a part; a crash leaves only a hidden `.tmp` file behind."""
+    the whole new one, never a part; a crash leaves only a hidden `.tmp` file behind. The file
+    gets the umask's mode (temporary files are created 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -77,6 +102,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -90,9 +116,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write `obj` as indented JSON to `path` atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
+def atomic_write_json(path: Path, obj: Any, sort_keys: bool = True) -> None:
+    """Write `obj` as indented JSON to `path` atomically (keys sorted unless `sort_keys` is False,
+    for documents whose order means something, such as the manifest's stages in pipeline order)."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
@@ -141,7 +169,11 @@ def write_rejections(path: Path, rejections: list[Rejection]) -> None:
 
 @dataclass
 class ShardCounts:
-    """What one stage did to one shard: rows read, written, rejected (per reason), created."""
+    """What one stage did to one shard: rows read, written, rejected (per reason), created.
+
+    Filled by the runner from what the stage yielded (`reasonmill.pipelines.runner`), never by
+    the stage itself; `extra` holds stage tallies that are not rows (`Stage.count`).
+    """
 
     read: int = 0
     written: int = 0
@@ -155,6 +187,17 @@ class ShardCounts:
         """Count one rejection under `reason`."""
         self.rejected += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Add the counts of a marker's `counts` dict (to total shards into a stage)."""
+        self.read += other["read"]
+        self.written += other["written"]
+        self.rejected += other["rejected"]
+        self.created += other["created"]
+        for r, v in other["reasons"].items():
+            self.reasons[r] = self.reasons.get(r, 0) + v
+        for r, v in other.get("extra", {}).items():
+            self.extra[r] = self.extra.get(r, 0) + v
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-dict form for markers and the manifest."""
@@ -172,11 +215,16 @@ class ShardCounts:
         return self.read + self.created == self.written + self.rejected
 
 
+MARKERS = ".done"
+REJECTED = "rejected"
+
+
 class StageDir:
-    """One stage's folder: shard paths, rejection paths and completion markers."""
+    """One stage's files: record shards, rejection shards and completion markers."""
 
     def __init__(self, root: Path, stage: str) -> None:
-        self.root = Path(root) / stage
+        self.out = Path(root)
+        self.root = self.out / stage
         self.stage = stage
 
     def shard(self, index: int) -> Path:
@@ -184,54 +232,98 @@ class StageDir:
         return self.root / shard_name(index)
 
     def rejected(self, index: int) -> Path:
-        """Path of rejection shard `index`."""
-        return self.root / "rejected" / shard_name(index)
+        """Path of rejection shard `index` (under OUT/rejected/<stage>/)."""
+        return self.out / REJECTED / self.stage / shard_name(index)
 
     def marker(self, index: int) -> Path:
         """Path of the completion marker of shard `index`."""
-        return self.root / "_done" / shard_name(index).replace(".parquet", ".json")
+        return self.root / MARKERS / shard_name(index).replace(".parquet", ".json")
 
-    def is_complete(self, index: int, key: str) -> bool:
-        """True when shard `index` was finished under stage key `key` and its files are intact."""
-        m = self.marker(index)
-        if not m.exists():
-            return False
+    def state(self, name: str) -> Path:
+        """Path of a file of cross-shard state this stage keeps (hidden beside its markers)."""
+        return self.root / ".state" / name
+
+    def _files(self, index: int) -> dict[str, Path]:
+        return {
+            f"{self.stage}/{shard_name(index)}": self.shard(index),
+            f"{REJECTED}/{self.stage}/{shard_name(index)}": self.rejected(index),
+        }
+
+    def read_marker(self, index: int) -> dict[str, Any] | None:
+        """The completion marker of shard `index` as a dict, or None when absent or unreadable."""
         try:
-            info = json.loads(m.read_text())
-        except ValueError:
-            return False
-        if info.get("key") != key:
-            return False
+            info = json.loads(self.marker(index).read_text())
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def problems(self, index: int, key: str | None = None, inputs: str | None = None) -> list[str]:
+        """Why shard `index` cannot be trusted as finished (empty: it can).
+
+        Checks the marker exists, matches `key` and the input digest `inputs` when given, and that
+        every file it lists is on disk with its checksum.
+        """
+        info = self.read_marker(index)
+        if info is None:
+            return [f"{self.stage} shard {index}: no completion marker"]
+        out = []
+        if key is not None and info.get("key") != key:
+            out.append(f"{self.stage} shard {index}: made under another config or stage version")
+        if inputs is not None and info.get("inputs") != inputs:
+            out.append(f"{self.stage} shard {index}: its input changed since it was made")
         for rel, digest in info.get("files", {}).items():
-            p = self.root / rel
-            if not p.exists() or file_sha256(p) != digest:
-                return False
-        return True
+            p = self.out / rel
+            if not p.exists():
+                out.append(f"{rel}: missing")
+            elif file_sha256(p) != digest:
+                out.append(f"{rel}: checksum differs from its marker")
+        return out
 
-    def read_marker(self, index: int) -> dict[str, Any]:
-        """The completion marker of shard `index` as a dict."""
-        return json.loads(self.marker(index).read_text())
+    def is_complete(self, index: int, key: str, inputs: str | None = None) -> bool:
+        """True when shard `index` was finished under `key` from input `inputs`, its files are
+        intact, and no row of it is waiting for a retry."""
+        if self.problems(index, key, inputs):
+            return False
+        info = self.read_marker(index) or {}
+        return not info.get("retry")
 
-    def commit(self, index: int, key: str, records: list[Record], rejections: list[Rejection], counts: ShardCounts) -> dict[str, Any]:
-        """Write shard `index`'s records and rejections, then its marker (last, so it proves both)."""
+    def commit(
+        self,
+        index: int,
+        key: str,
+        records: list[Record],
+        rejections: list[Rejection],
+        counts: ShardCounts,
+        **info: Any,
+    ) -> dict[str, Any]:
+        """Write shard `index`'s records and rejections, then its marker (last, so it proves both).
+
+        `info` goes into the marker as is (the input digest, retry flags, per-backend LLM stats).
+        """
         if not counts.balanced():
             raise AssertionError(f"stage {self.stage} shard {index} lost rows: {counts.as_dict()}")
         write_records(self.shard(index), records)
         write_rejections(self.rejected(index), rejections)
-        files = {
-            shard_name(index): file_sha256(self.shard(index)),
-            f"rejected/{shard_name(index)}": file_sha256(self.rejected(index)),
-        }
-        info = {"key": key, "shard": index, "counts": counts.as_dict(), "files": files}
-        atomic_write_json(self.marker(index), info)
-        return info
+        files = {rel: file_sha256(p) for rel, p in self._files(index).items()}
+        marker = {"key": key, "shard": index, "counts": counts.as_dict(), "files": files, **info}
+        atomic_write_json(self.marker(index), marker)
+        return marker
 
     def complete_indices(self) -> list[int]:
         """Indices of the shards that have a marker (not checked against a key)."""
-        done = self.root / "_done"
+        done = self.root / MARKERS
         if not done.exists():
             return []
         return sorted(int(p.stem.split("-")[1]) for p in done.glob("shard-*.json"))
+
+
+def inputs_digest(paths: Iterable[Path]) -> str:
+    """One digest of the files a shard was made from (their checksums, in order)."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(file_sha256(p).encode() if Path(p).exists() else b"missing")
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 def iter_records(paths: Iterable[Path]) -> Iterator[Record]:

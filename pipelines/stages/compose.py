@@ -1,38 +1,36 @@
 """Multi-hop composition: combine seeds of one shard into harder problems by named principles.
 
-Each rule of `config.compose.rules` creates `count` items in total, spread evenly over the seed
-shards. Item `j` of a rule draws its parents from its shard's seeds with
-`item_rng("compose:<principle>", seed, j)`; a draw the principle cannot combine (e.g. a
-non-integer answer to bridge) is redrawn up to `MAX_DRAWS` times, and the misses are counted.
-Seeds pass through unchanged when `keep_seeds` is set, else they end as `composed_away`
-rejections, so every seed read is accounted for.
+Each rule of `config.compose.rules` creates `count` items in total, spread evenly over the
+procedural seed shards (the shard plan says how many). Item `j` of a rule draws its parents from
+its shard's seeds with `item_rng("compose:<principle>", seed, j)`; a draw the principle cannot
+combine (e.g. a non-integer answer to bridge) is redrawn up to `MAX_DRAWS` times, and the misses
+are tallied (`compose_redraws`, `compose_failed`). Seeds pass through unchanged when `keep_seeds`
+is set, else they end as `composed_away` rejections, so every seed read is accounted for.
 
-Rules compose procedural seeds only, and their counts are spread over the procedural shards.
 With `compose.llm`, the MindGYM sub-questions of each background sample in the shard (grouped by
 `problem.meta["mindgym"]["sample"]`, two or more needed) are composed by the LLM
-(`reasonmill.generators.llm.compose`) under `per_sample` principles drawn without replacement by
-`item_rng("llm_compose", seed, sample)`. Item (sample t, principle p) has index
+(`reasonmill.generators.llm_tasks.multihop`) under `per_sample` principles drawn without
+replacement by `item_rng("llm_compose", seed, sample)`. Item (sample t, principle p) has index
 `3 t + position of p in LLM_PRINCIPLES`. A malformed, truncated or failed reply, or an answer
 inconsistent with the sub-answers, is a rejection that keeps the raw reply in `record.meta["llm"]`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
 from reasonmill.generators import PRINCIPLES
-from reasonmill.generators.llm.compose import LLM_PRINCIPLES, ComposeJob, compose_many
-from reasonmill.generators.llm.mindgym import SubQuestion
-from reasonmill.generators.llm.parsing import infer_kind
+from reasonmill.generators.llm_tasks.mindgym import SubQuestion
+from reasonmill.generators.llm_tasks.multihop import LLM_PRINCIPLES, ComposeJob, compose_many, render_compose
+from reasonmill.generators.llm_tasks.parsing import infer_kind
 from reasonmill.llm.types import SamplingParams
-from reasonmill.pipelines.llm import open_backend
+from reasonmill.pipelines.context import StageContext
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
-from reasonmill.pipelines.stages.seeds import SeedStage
 from reasonmill.records import AnswerKind, Problem, Record, Rejection
 from reasonmill.rng import item_rng
-from reasonmill.shards import ShardCounts
 
 MAX_DRAWS = 20
 
@@ -42,10 +40,11 @@ class ComposeStage(Stage):
 
     name = "compose"
     version = "1"
-    sections = ("seeds", "synthesis", "compose", "llm")
+    sections = ("compose",)
 
-    def __init__(self, config: BuildConfig, num_input_shards: int = 1) -> None:
-        super().__init__(config)
+    def __init__(self, ctx: StageContext) -> None:
+        super().__init__(ctx)
+        config = ctx.config
         for i, rule in enumerate(config.compose.rules):
             if rule.principle not in PRINCIPLES:
                 raise ConfigError(f"compose.rules[{i}].principle", f"unknown principle '{rule.principle}'; known: {', '.join(PRINCIPLES.names())}")
@@ -56,9 +55,16 @@ class ComposeStage(Stage):
             for i, name in enumerate(config.compose.llm.principles):
                 if name not in LLM_PRINCIPLES:
                     raise ConfigError(f"compose.llm.principles[{i}]", f"unknown LLM principle '{name}'; known: {', '.join(LLM_PRINCIPLES)}")
-        self.num_input_shards = num_input_shards
         # Synthesized seeds live in shards after the procedural ones; rules only use those.
-        self.rule_shards = max(1, min(num_input_shards, SeedStage(config).procedural_shards))
+        self.rule_shards = max(1, min(ctx.plan.num_shards, ctx.plan.procedural_shards))
+
+    @classmethod
+    def backends(cls, config: BuildConfig) -> list[str]:
+        return [config.compose.llm.backend] if config.compose.llm else []
+
+    @classmethod
+    def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
+        return [render_compose]
 
     def _share(self, total: int, shard: int) -> range:
         n = self.rule_shards
@@ -67,19 +73,14 @@ class ComposeStage(Stage):
         start = shard * total // n
         return range(start, (shard + 1) * total // n)
 
-    def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
-        seeds = []
+    def run(self, records: list[Record], shard: int) -> Iterator[Output]:
         for rec in records:
-            counts.read += 1
-            seeds.append(rec)
             if self.config.compose.keep_seeds:
-                counts.written += 1
                 yield rec
             else:
-                counts.reject("composed_away")
                 yield Rejection(rec, self.name, "composed_away", "compose.keep_seeds is false")
-        yield from self._compose_llm([s for s in seeds if "mindgym" in s.problem.meta], counts)
-        seeds = [s for s in seeds if "mindgym" not in s.problem.meta]
+        yield from self._compose_llm([s for s in records if "mindgym" in s.problem.meta])
+        seeds = [s for s in records if "mindgym" not in s.problem.meta]
         for rule in self.config.compose.rules:
             principle = PRINCIPLES.get(rule.principle)
             if len(seeds) < rule.hops:
@@ -91,13 +92,11 @@ class ComposeStage(Stage):
                     problem = principle.compose(rng, parents)
                     if problem is not None:
                         break
-                    counts.extra["compose_redraws"] = counts.extra.get("compose_redraws", 0) + 1
+                    self.count("compose_redraws")
                 else:
-                    counts.extra["compose_failed"] = counts.extra.get("compose_failed", 0) + 1
+                    self.count("compose_failed")
                     continue
                 ids = [p.id for p in parents]
-                counts.created += 1
-                counts.written += 1
                 yield Record(
                     id=Record.make_id(rule.principle, self.config.seed, j, problem, ids),
                     source=rule.principle,
@@ -110,8 +109,7 @@ class ComposeStage(Stage):
                     meta={"compose": {"hops": rule.hops}},
                 )
 
-
-    def _compose_llm(self, seeds: list[Record], counts: ShardCounts) -> Iterator[Output]:
+    def _compose_llm(self, seeds: list[Record]) -> Iterator[Output]:
         cfg = self.config.compose.llm
         if cfg is None or not seeds:
             return
@@ -121,7 +119,7 @@ class ComposeStage(Stage):
         jobs: list[tuple[int, str, list[Record], ComposeJob]] = []
         for t, recs in sorted(groups.items()):
             if len(recs) < 2:
-                counts.extra["llm_compose_too_few_subs"] = counts.extra.get("llm_compose_too_few_subs", 0) + 1
+                self.count("llm_compose_too_few_subs")
                 continue
             recs.sort(key=lambda r: r.index)
             subs = [SubQuestion(r.problem.meta["mindgym"]["sub_question"], r.problem.answer) for r in recs]
@@ -132,8 +130,7 @@ class ComposeStage(Stage):
         if not jobs:
             return
         sampling = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed)
-        with open_backend(self.config, cfg.backend, self.out, self.llm_tag, counts) as backend:
-            results = compose_many(backend, [j for *_, j in jobs], sampling)
+        results = compose_many(self.backend(cfg.backend), [j for *_, j in jobs], sampling)
         order = list(LLM_PRINCIPLES)
         for (t, name, recs, job), res in zip(jobs, results, strict=True):
             index = len(order) * t + order.index(name)
@@ -148,13 +145,10 @@ class ComposeStage(Stage):
                 source="mindgym_compose", seed=self.config.seed, index=index, level=len(recs), problem=problem,
                 parents=ids, principle=name, meta={"compose": {"hops": len(recs), "llm": True}},
             )
-            counts.created += 1
             if res.problem is not None:
                 rec.meta["llm"] = res.problem.as_meta()
-                counts.reject(res.problem.reason)
                 yield Rejection(rec, self.name, res.problem.reason, f"{res.problem.detail}; raw: {res.problem.raw[:1000]!r}")
                 continue
-            counts.written += 1
             yield rec
 
 

@@ -4,26 +4,29 @@ The programmatic teacher narrates backtracks by level (`distill.backtracks_by_le
 sample is kept, correct or not, so later stages can use wrong ones for analysis and preferences.
 A teacher failure on a record is a `teacher_error` rejection carrying the exception text.
 
-`distill.teacher: "llm:NAME"` makes the LLM backend NAME the teacher
-(`reasonmill.generators.llm.teacher.LLMTeacher`): one batched request per shard, `samples`
+`distill.backend: NAME` makes the LLM backend NAME the teacher
+(`reasonmill.generators.llm_tasks.teacher.LLMTeacher`): one batched request per shard, `samples`
 samples per record. Samples that parse become traces; the others are kept with their raw text in
 `record.meta["llm_teacher"]["bad_samples"]`; a record none of whose samples parse is a rejection
-(`truncated_reply`, `request_failed` or `malformed_reply`) with the raw texts.
+(`truncated_reply`, `request_failed` or `malformed_reply`) with the raw texts. A sample whose
+request failed or was cut off marks the shard for a retry on the next run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
 from reasonmill.generators import TEACHERS
-from reasonmill.generators.llm.teacher import LLMTeacher, bad_samples_meta
+from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
+from reasonmill.generators.llm_tasks.teacher import LLMTeacher, bad_samples_meta, render_teacher
 from reasonmill.llm.types import SamplingParams
-from reasonmill.pipelines.llm import open_backend
+from reasonmill.pipelines.context import StageContext
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
+from reasonmill.pipelines.tally import RETRYABLE
 from reasonmill.records import Record, Rejection
-from reasonmill.shards import ShardCounts
 
 
 def backtracks_for(level: int, by_level: list[int]) -> int:
@@ -36,55 +39,53 @@ class DistillStage(Stage):
 
     name = "distill"
     version = "1"
-    sections = ("seeds", "compose", "distill")
+    sections = ("distill",)
 
-    def __init__(self, config: BuildConfig) -> None:
-        super().__init__(config)
-        self.llm_backend = config.distill.llm_backend()
-        if self.llm_backend is not None:
-            return
-        if config.distill.teacher not in TEACHERS:
-            raise ConfigError("distill.teacher", f"unknown teacher '{config.distill.teacher}'; known: {', '.join(TEACHERS.names())}")
-        self.teacher = TEACHERS.get(config.distill.teacher)
+    def __init__(self, ctx: StageContext) -> None:
+        super().__init__(ctx)
+        cfg = ctx.config.distill
+        if cfg.backend is None:
+            if cfg.teacher not in TEACHERS:
+                raise ConfigError("distill.teacher", f"unknown teacher '{cfg.teacher}'; known: {', '.join(TEACHERS.names())}")
+            self.teacher = TEACHERS.get(cfg.teacher)
 
-    def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
-        if self.llm_backend is not None:
-            yield from self._run_llm(list(records), counts)
-            return
+    @classmethod
+    def backends(cls, config: BuildConfig) -> list[str]:
+        return [config.distill.backend] if config.distill.backend else []
+
+    @classmethod
+    def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
+        return [render_teacher]
+
+    def run(self, records: list[Record], shard: int) -> Iterator[Output]:
         cfg = self.config.distill
+        if cfg.backend is not None:
+            yield from self._run_llm(records, cfg.backend)
+            return
         for rec in records:
-            counts.read += 1
             try:
                 rec.traces = self.teacher.traces(rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed)
             except Exception as exc:
-                counts.reject("teacher_error")
                 yield Rejection(rec, self.name, "teacher_error", f"{type(exc).__name__}: {exc}")
                 continue
-            counts.written += 1
             yield rec
 
-
-    def _run_llm(self, records: list[Record], counts: ShardCounts) -> Iterator[Output]:
+    def _run_llm(self, records: list[Record], backend: str) -> Iterator[Output]:
         cfg = self.config.distill
-        assert self.llm_backend is not None
+        if not records:
+            return
         sampling = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed)
-        if records:
-            with open_backend(self.config, self.llm_backend, self.out, self.llm_tag, counts) as backend:
-                outcomes = LLMTeacher(backend, cfg.teacher, sampling).outcomes(records, cfg.samples)
-        else:
-            outcomes = []
+        outcomes = LLMTeacher(self.backend(backend), f"llm:{backend}", sampling).outcomes(records, cfg.samples)
         for rec, outcome in zip(records, outcomes, strict=True):
-            counts.read += 1
             if outcome.bad:
                 rec.meta["llm_teacher"] = {"bad_samples": bad_samples_meta(outcome)}
-                counts.extra["llm_bad_samples"] = counts.extra.get("llm_bad_samples", 0) + len(outcome.bad)
+                self.count("llm_bad_samples", len(outcome.bad))
+                self.count(RETRYABLE, sum(b.reason in (REQUEST_FAILED, TRUNCATED) for b in outcome.bad))
             problem = outcome.record_problem()
             if problem is not None:
-                counts.reject(problem.reason)
                 yield Rejection(rec, self.name, problem.reason, problem.detail)
                 continue
             rec.traces = outcome.traces
-            counts.written += 1
             yield rec
 
 

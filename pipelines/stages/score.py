@@ -5,35 +5,40 @@ backtracks): `difficulty_intrinsic = nodes / (nodes + 10)`, in (0, 1) and monoto
 Dedup keeps the first record (in shard order) of each normalised question and rejects the rest as
 `duplicate`; decontamination rejects questions that match a public benchmark question exactly or
 share a word 13-gram with one (`contaminated`), using only the hashed fingerprints shipped in
-`data/`. The dedup table spans all shards, so it is computed once by `prepare` and stored beside
-the stage's shards, not recomputed per shard.
+`data/`. The dedup table spans all shards (`cross_shard`), so `prepare` computes it once from
+every input shard and stores it beside the stage's markers.
 
 Empirical difficulty (`score.student`): each surviving record gets `k` samples from the student
-backend in one batched call per shard, checked like traces (pool, or the judge for free-form).
-`scores["pass_rate"]` = passed / usable samples, where a sample is usable when its request
-completed and its check reached a decision (a timeout or a judge error is neither right nor
-wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass rate below the band is
-`too_hard`, above it `too_easy`, and a record with no usable sample `unscored`; without it such a
-record is kept without a pass rate (the counts go to `record.meta["student"]`).
+backend in one batched call per shard, checked through the build's one checking path (pool, or
+the judge for free-form). `scores["pass_rate"]` = passed / usable samples, where a sample is
+usable when its request completed and its check reached a decision (a timeout or a judge error is
+neither right nor wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass rate
+below the band is `too_hard`, above it `too_easy`, and a record with no usable sample `unscored`;
+without it such a record is kept without a pass rate (the counts go to `record.meta["student"]`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
-from reasonmill.generators.llm.student import sample_students
+from reasonmill.config import BuildConfig
+from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
+from reasonmill.generators.llm_tasks.student import render_student, sample_students
 from reasonmill.ids import text_fingerprint
 from reasonmill.llm.types import SamplingParams
-from reasonmill.pipelines.checking import check_texts
+from reasonmill.pipelines.context import StageContext
 from reasonmill.pipelines.decontam import contaminated, load_fingerprints
-from reasonmill.pipelines.llm import open_backend
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
+from reasonmill.pipelines.tally import RETRYABLE
 from reasonmill.records import Record, Rejection
-from reasonmill.shards import ShardCounts, atomic_write_json
+from reasonmill.shards import StageDir, atomic_write_json
+
+DEDUP_STATE = "first_occurrence.json"
 
 
 def first_occurrences(input_shards: list[Path]) -> dict[str, str]:
@@ -51,61 +56,61 @@ class ScoreStage(Stage):
 
     name = "score"
     version = "1"
-    sections = ("seeds", "compose", "distill", "verify", "retro_search", "score")
+    sections = ("score",)
+    cross_shard = True
 
-    def __init__(self, config, state_dir: Path | None = None) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(config)
-        self.state_dir = state_dir
+    def __init__(self, ctx: StageContext) -> None:
+        super().__init__(ctx)
         self._first: dict[str, str] | None = None
-        self._table = load_fingerprints() if config.score.decontaminate else None
+        self._table = load_fingerprints() if ctx.config.score.decontaminate else None
+        self._state = StageDir(ctx.out, self.name).state(DEDUP_STATE)
 
-    def _state_path(self) -> Path | None:
-        return None if self.state_dir is None else self.state_dir / "_state" / "first_occurrence.json"
+    @classmethod
+    def backends(cls, config: BuildConfig) -> list[str]:
+        return [config.score.student.backend] if config.score.student else []
 
-    def prepare(self, out: Path, input_shards: list[Path]) -> None:
+    @classmethod
+    def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
+        return [render_student]
+
+    def prepare(self, inputs: list[Path]) -> None:
         if not self.config.score.dedup:
             return
-        self._first = first_occurrences(input_shards)
-        path = self._state_path()
-        if path is not None:
-            atomic_write_json(path, {"key": self.key_part(self.config), "shards": [p.name for p in input_shards], "first": self._first})
+        self._first = first_occurrences(inputs)
+        atomic_write_json(self._state, {"key": self.key_part(self.config), "shards": [p.name for p in inputs], "first": self._first})
 
     def _dedup_table(self) -> dict[str, str] | None:
         if not self.config.score.dedup:
             return None
         if self._first is None:
-            path = self._state_path()
-            if path is None or not path.exists():
+            if not self._state.exists():
                 raise RuntimeError("score stage: dedup table missing; run prepare() first")
-            self._first = json.loads(path.read_text())["first"]
+            self._first = json.loads(self._state.read_text())["first"]
         return self._first
 
-    def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
+    def run(self, records: list[Record], shard: int) -> Iterator[Output]:
+        scored = list(self._score(records))
         if self.config.score.student is None:
-            yield from self._score(records, counts)
+            yield from scored
             return
-        outputs = list(self._score(records, counts))
-        kept = [o for o in outputs if isinstance(o, Record)]
-        verdicts = self._student_pass(kept, counts)
-        for o in outputs:
+        kept = [o for o in scored if isinstance(o, Record)]
+        tallies = self._student_pass(kept)
+        for o in scored:
             if isinstance(o, Record):
-                rejection = self._band(o, verdicts[o.id], counts)
+                rejection = self._band(o, tallies[o.id])
                 if rejection is not None:
                     yield rejection
                     continue
             yield o
 
-    def _student_pass(self, records: list[Record], counts: ShardCounts) -> dict[str, dict[str, int]]:
+    def _student_pass(self, records: list[Record]) -> dict[str, dict[str, int]]:
         """Sample the student k times per record and check each sample; tallies per record id."""
         st = self.config.score.student
         assert st is not None
         sampling = SamplingParams(temperature=st.temperature, top_p=st.top_p, max_tokens=st.max_tokens, seed=self.config.seed)
-        samples = []
-        if records:
-            with open_backend(self.config, st.backend, self.out, self.llm_tag, counts) as backend:
-                samples = sample_students(backend, [r.problem.question for r in records], st.k, sampling)
+        samples = sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling) if records else []
         pairs = [(rec, smp.text) for rec, row in zip(records, samples, strict=True) for smp in row if smp.unusable is None]
-        verdicts = iter(check_texts(self.config, self.out, pairs, counts, f"{self.llm_tag}:student"))
+        verdicts = iter(self.ctx.checker.check(pairs, f"{self.tag}:student"))
         tallies = {}
         for rec, row in zip(records, samples, strict=True):
             t = {"k": len(row), "passed": 0, "failed": 0, "unusable": 0}
@@ -115,10 +120,11 @@ class ScoreStage(Stage):
                     t["unusable"] += 1
                 else:
                     t["passed" if v.passed else "failed"] += 1
+            self.count(RETRYABLE, sum(smp.unusable in (REQUEST_FAILED, TRUNCATED) for smp in row))
             tallies[rec.id] = t
         return tallies
 
-    def _band(self, rec: Record, tally: dict[str, int], counts: ShardCounts) -> Rejection | None:
+    def _band(self, rec: Record, tally: dict[str, int]) -> Rejection | None:
         """Set the pass rate and difficulty of `rec`; a rejection when the band filter drops it."""
         st = self.config.score.student
         assert st is not None
@@ -134,25 +140,19 @@ class ScoreStage(Stage):
         else:
             reason = "unscored"
         if not st.filter or reason is None:
-            counts.written += 1
             return None
-        counts.reject(reason)
         detail = f"pass rate {rec.scores['pass_rate']:.3f} outside {list(st.band)}" if usable else f"no usable student sample of {tally['k']}"
         return Rejection(rec, self.name, reason, detail)
 
-    def _score(self, records: Iterable[Record], counts: ShardCounts) -> Iterator[Output]:
-        """Dedup, decontamination and intrinsic difficulty; kept records are counted as written
-        only when no student pass follows (the band decides then)."""
+    def _score(self, records: list[Record]) -> Iterator[Output]:
+        """Dedup, decontamination and intrinsic difficulty."""
         first = self._dedup_table()
-        student = self.config.score.student is not None
         for rec in records:
-            counts.read += 1
-            if first is not None and first.get(text_fingerprint(rec.problem.question), rec.id) != rec.id:
-                counts.reject("duplicate")
-                yield Rejection(rec, self.name, "duplicate", f"same question as {first[text_fingerprint(rec.problem.question)]}")
+            fp = text_fingerprint(rec.problem.question)
+            if first is not None and first.get(fp, rec.id) != rec.id:
+                yield Rejection(rec, self.name, "duplicate", f"same question as {first[fp]}")
                 continue
             if self._table is not None and contaminated(rec.problem.question, self._table):
-                counts.reject("contaminated")
                 yield Rejection(rec, self.name, "contaminated", "matches a benchmark question (exact or 13-gram)")
                 continue
             passing = [t for t in rec.traces if t.verdict is not None and t.verdict.passed]
@@ -162,8 +162,6 @@ class ScoreStage(Stage):
             rec.scores["effort_backtracks"] = float(min((e.get("backtracks", 0) for e in efforts), default=0))
             rec.scores["difficulty_intrinsic"] = nodes / (nodes + 10) if nodes else 0.0
             rec.scores["trace_tokens_min"] = float(min((t.tokens for t in passing), default=0))
-            if not student:
-                counts.written += 1
             yield rec
 
 

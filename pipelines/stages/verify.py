@@ -1,37 +1,24 @@
-"""Verification: check every trace's final answer against the gold, in worker processes.
+"""Verification: check every trace's final answer against the gold.
 
-The gold answer, written as a trace would state it, is first checked against the gold, so a
-gold the verifier cannot read is an `unverifiable_gold` rejection, not a record whose traces all look wrong. Each trace keeps its
-verdict; a record is kept when at least one trace passed (`no_correct_trace` otherwise, with
-every trace's reason in the detail).
-
-Kind "free_form" goes to the LLM judge named by `verify.judge`, in this process and batched
-(`reasonmill.pipelines.checking`); every other kind goes to the worker pool. A judge reply that
-cannot be read is an `error` verdict (raw text in its detail), never a mismatch.
+The gold answer, stated as a trace would state it (`reasonmill.generators.answers.stated_gold`),
+is first checked against the gold, so a gold the verifier cannot read is an `unverifiable_gold`
+rejection, not a record whose traces all look wrong. Each trace keeps its verdict; a record is
+kept when at least one trace passed (`no_correct_trace` otherwise, with every trace's reason in
+the detail). Checks go through the build's one checking path (`AnswerChecker`): the worker pool
+by kind, the LLM judge for "free_form" when `verify.judge` is set.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from reasonmill.generators import FAMILIES
-from reasonmill.pipelines.checking import check_texts, gold_verdicts
+from reasonmill.config import BuildConfig
+from reasonmill.generators.answers import stated_gold
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
-from reasonmill.shards import ShardCounts
-
-
-def gold_probe(rec: Record) -> str:
-    """The gold answer written the way a trace states it (boxed, as its family shows it).
-
-    Checking this against the gold proves the verifier can read the gold at all; a gold that is a
-    record for its verifier (Countdown, reasoning-gym JSON) is shown by its family instead.
-    """
-    shown = rec.problem.answer
-    if rec.principle is None and rec.source in FAMILIES:
-        shown = FAMILIES.get(rec.source).shown_answer(rec.problem)
-    return f"The answer is \\boxed{{{shown}}}."
+from reasonmill.verifiers.judge import render_judge
 
 
 class VerifyStage(Stage):
@@ -39,35 +26,38 @@ class VerifyStage(Stage):
 
     name = "verify"
     version = "2"
-    sections = ("seeds", "compose", "distill", "verify")
+    sections = ("verify",)
 
-    def run(self, records: Iterable[Record], shard: int, counts: ShardCounts) -> Iterator[Output]:
-        cfg = self.config.verify
-        recs = list(records)
-        golds = gold_verdicts(self.config, recs)
+    @classmethod
+    def backends(cls, config: BuildConfig) -> list[str]:
+        return [config.verify.judge.backend] if config.verify.judge else []
+
+    @classmethod
+    def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
+        return [render_judge]
+
+    def run(self, records: list[Record], shard: int) -> Iterator[Output]:
+        cfg, checker = self.config.verify, self.ctx.checker
+        golds = checker.gold_verdicts(records)
         need = [i for i, g in enumerate(golds) if g is None]
-        pairs = [(recs[i], gold_probe(recs[i])) for i in need] + [(rec, t.text) for rec in recs for t in rec.traces]
-        checked = check_texts(self.config, self.out, pairs, counts, self.llm_tag)
+        pairs = [(records[i], stated_gold(records[i])) for i in need] + [(rec, t.text) for rec in records for t in rec.traces]
+        checked = checker.check(pairs, self.tag)
         for i, v in zip(need, checked, strict=False):
             golds[i] = v
         verdicts = iter(checked[len(need) :])
-        for rec, gold in zip(recs, golds, strict=True):
+        for rec, gold in zip(records, golds, strict=True):
             assert gold is not None
-            counts.read += 1
             for t in rec.traces:
                 t.verdict = next(verdicts)
             if not gold.passed:
-                counts.reject("unverifiable_gold")
                 yield Rejection(rec, self.name, "unverifiable_gold", f"gold {rec.problem.answer!r} does not verify against itself: {gold.reason} {gold.detail}")
                 continue
-            passed = sum(t.verdict.passed for t in rec.traces)
+            passed = sum(t.verdict.passed for t in rec.traces if t.verdict is not None)
             rec.scores["teacher_pass_rate"] = passed / len(rec.traces) if rec.traces else 0.0
             if cfg.require_passing_trace and not passed:
-                why = Counter(t.verdict.reason for t in rec.traces)
-                counts.reject("no_correct_trace")
+                why = Counter(t.verdict.reason for t in rec.traces if t.verdict is not None)
                 yield Rejection(rec, self.name, "no_correct_trace", ", ".join(f"{k}×{v}" for k, v in sorted(why.items())) or "no traces")
                 continue
-            counts.written += 1
             yield rec
 
 

@@ -17,17 +17,19 @@ import hashlib
 import json
 import random
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from reasonmill.config import BuildConfig, validate_config
 from reasonmill.generators.teacher import ProgrammaticTeacher
 from reasonmill.testing.loopback import Faults, LoopbackServer, ReplyRequest
+from reasonmill.pipelines.context import make_context
 from reasonmill.pipelines.stages.compose import ComposeStage
 from reasonmill.pipelines.stages.seeds import SeedStage
 from reasonmill.records import Record
-from reasonmill.shards import ShardCounts
 
 
 def h(*parts: object) -> int:
@@ -236,9 +238,9 @@ def llm_config(url: str) -> BuildConfig:
             "seeds": [{"generator": "arithmetic_chain", "count": 8}, {"generator": "linear_equation", "count": 8}],
             "synthesis": {"backend": "teacher", "count": 8, "areas": ["economic_principles", "historical_events"], "samples_per_shard": 4},
             "compose": {"rules": [{"principle": "bridging", "count": 2, "hops": 2}], "llm": {"backend": "teacher", "per_sample": 2}},
-            "distill": {"teacher": "llm:teacher", "samples": 2},
-            "verify": {"judge": "judge"},
-            "retro_search": {"reviser": "teacher", "max_boundaries": 2},
+            "distill": {"backend": "teacher", "samples": 2},
+            "verify": {"judge": {"backend": "judge"}},
+            "retro_search": {"backend": "teacher", "max_boundaries": 2},
             "score": {"student": {"backend": "student", "k": 4, "filter": True}},
             "llm": {"backends": {"teacher": backend(url, "teacher-model"), "judge": backend(url, "judge-model"), "student": backend(url, "student-model")}},
         }
@@ -247,11 +249,11 @@ def llm_config(url: str) -> BuildConfig:
 
 def teach_procedural(world, cfg: BuildConfig) -> None:
     """Give the world the gold and a programmatic trace of every procedural and composed item."""
-    seeds = SeedStage(cfg)
-    compose = ComposeStage(cfg, num_input_shards=seeds.num_shards())
-    for k in range(seeds.procedural_shards):
-        recs = [r for r in seeds.create(k, ShardCounts()) if isinstance(r, Record)]
-        for r in compose.run(recs, k, ShardCounts()):
+    ctx = make_context(cfg, Path(tempfile.mkdtemp(prefix="reasonmill-teach-")))
+    seeds, compose = SeedStage(ctx), ComposeStage(ctx)
+    for k in range(ctx.plan.procedural_shards):
+        recs = [r for r in seeds.run([], k) if isinstance(r, Record)]
+        for r in compose.run(recs, k):
             if isinstance(r, Record):
                 world.learn(r.problem.question, r.problem.answer, ProgrammaticTeacher().traces(r, 1, 1, cfg.seed)[0].text)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from reasonmill.testing.loopback import Faults
-from reasonmill.pipelines.llm import CACHE_FILE
+from reasonmill.pipelines.backends import CACHE_FILE
 from reasonmill.pipelines.runner import build
 from reasonmill.pipelines.stages import STAGE_ORDER
 
@@ -21,7 +21,7 @@ FAULTS = Faults(rate_limit_prob=0.05, retry_after_s=0.05, drop_prob=0.03, malfor
 def rejected_rows(out: Path) -> list[dict]:
     rows = []
     for stage in STAGE_ORDER:
-        for f in sorted((out / stage / "rejected").glob("shard-*.parquet")):
+        for f in sorted((out / "rejected" / stage).glob("shard-*.parquet")):
             rows.extend(pq.read_table(f).to_pylist())
     return rows
 

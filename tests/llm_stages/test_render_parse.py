@@ -11,7 +11,7 @@ import pytest
 
 from reasonmill.config import validate_config
 from reasonmill.errors import ConfigError
-from reasonmill.generators.llm.compose import (
+from reasonmill.generators.llm_tasks.multihop import (
     COMPOSE_MARKER,
     ComposeJob,
     check_consistency,
@@ -20,7 +20,7 @@ from reasonmill.generators.llm.compose import (
     parse_compose,
     render_compose,
 )
-from reasonmill.generators.llm.mindgym import (
+from reasonmill.generators.llm_tasks.mindgym import (
     AREAS,
     BACKGROUND_MARKER,
     SubQuestion,
@@ -31,7 +31,7 @@ from reasonmill.generators.llm.mindgym import (
     render_subquestions,
     synthesize,
 )
-from reasonmill.generators.llm.parsing import (
+from reasonmill.generators.llm_tasks.parsing import (
     ParseError,
     as_number,
     completion_problem,
@@ -42,9 +42,9 @@ from reasonmill.generators.llm.parsing import (
     same_answer,
     split_think,
 )
-from reasonmill.generators.llm.student import render_student, sample_students
-from reasonmill.generators.llm.teacher import LLMTeacher, parse_teacher, render_teacher
-from reasonmill.generators.llm.tfidf import TfidfIndex
+from reasonmill.generators.llm_tasks.student import render_student, sample_students
+from reasonmill.generators.llm_tasks.teacher import LLMTeacher, parse_teacher, render_teacher
+from reasonmill.generators.llm_tasks.tfidf import TfidfIndex
 from reasonmill.llm.base import BackendStats
 from reasonmill.llm.types import Completion, SamplingParams
 from reasonmill.records import Problem, Reason, Record
@@ -367,6 +367,10 @@ def _llm(**sections) -> dict:
         (_llm(compose={"llm": {"backend": "nope"}}), "compose.llm.backend"),
         (_llm(score={"student": {"backend": "nope"}}), "score.student.backend"),
         (_llm(retro_search={"reviser": "nope"}), "retro_search.reviser"),
+        (_llm(verify={"judge": {"backend": "nope"}}), "verify.judge.backend"),
+        (_llm(distill={"backend": "nope"}), "distill.backend"),
+        (_llm(retro_search={"backend": "nope"}), "retro_search.backend"),
+        (_llm(distill={"backend": "t", "teacher": "other"}), "distill"),
         ({"llm": {"backends": {"t": {"kind": "openai", "model": "m"}}}}, "llm.backends.t.base_url"),
         ({"llm": {"backends": {"t": {"kind": "warp"}}}}, "llm.backends.t.kind"),
         (_llm(score={"student": {"backend": "t", "band": [0.9, 0.1]}}), "score.student.band"),
@@ -380,8 +384,8 @@ def test_llm_config_errors_name_the_field(data, field):
 
 def test_llm_config_lists_known_backends_and_accepts_a_full_setup():
     with pytest.raises(ConfigError, match="known: t"):
-        validate_config(_llm(verify={"judge": "nope"}))
-    cfg = validate_config(_llm(synthesis={"backend": "t", "count": 2}, distill={"teacher": "llm:t"}, verify={"judge": "t"},
+        validate_config(_llm(verify={"judge": {"backend": "nope"}}))
+    cfg = validate_config(_llm(synthesis={"backend": "t", "count": 2}, distill={"backend": "t"}, verify={"judge": {"backend": "t"}},
                                score={"student": {"backend": "t"}}, compose={"llm": {"backend": "t"}}))
-    assert cfg.distill.llm_backend() == "t" and cfg.score.student.k == 8 and cfg.score.student.band == (0.2, 0.8)
+    assert cfg.distill.backend == "t" and cfg.score.student.k == 8 and cfg.score.student.band == (0.2, 0.8)
     assert cfg.synthesis.dedup_threshold == 0.75 and cfg.synthesis.temperature == 0.9 and cfg.synthesis.top_p == 0.95

@@ -97,7 +97,7 @@ def _killed_then_resumed(tmp_path: Path, cfg_file: Path, kill_after_markers: int
     proc = subprocess.Popen([sys.executable, "-c", code, str(cfg_file), str(out)], start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(out.glob("*/_done/*.json"))) >= kill_after_markers:
+        if len(list(out.glob("*/.done/*.json"))) >= kill_after_markers:
             break
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reasonmill.generators.llm.parsing import completion_problem, marker
+from reasonmill.generators.llm_tasks.parsing import completion_problem, marker
 from reasonmill.llm.base import LLMBackend
 from reasonmill.llm.types import SamplingParams
 

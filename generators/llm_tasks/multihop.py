@@ -32,11 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from reasonmill.generators.llm.mindgym import SubQuestion
-from reasonmill.generators.llm.parsing import (
+from reasonmill.generators.llm_tasks.mindgym import SubQuestion
+from reasonmill.generators.llm_tasks.parsing import (
     MALFORMED,
     ParseError,
-    ReplyProblem,
+    BadReply,
     as_number,
     completion_problem,
     extract_json,
@@ -176,15 +176,15 @@ def parse_compose(text: str) -> ComposedQA:
     try:
         data = extract_json(text)
     except ValueError as exc:
-        raise ParseError(ReplyProblem(MALFORMED, f"multi-hop: {exc}", text)) from None
+        raise ParseError(BadReply(MALFORMED, f"multi-hop: {exc}", text)) from None
     if isinstance(data, list) and data and isinstance(data[0], dict):
         data = data[0]
     if not isinstance(data, dict):
-        raise ParseError(ReplyProblem(MALFORMED, "multi-hop: JSON is not an object", text))
+        raise ParseError(BadReply(MALFORMED, "multi-hop: JSON is not an object", text))
     q, a = data.get("question"), data.get("answer")
     missing = [k for k, v in (("question", q), ("answer", a)) if not isinstance(v, str | int | float) or isinstance(v, bool) or not str(v).strip()]
     if missing:
-        raise ParseError(ReplyProblem(MALFORMED, f"multi-hop: missing {', '.join(missing)}", text))
+        raise ParseError(BadReply(MALFORMED, f"multi-hop: missing {', '.join(missing)}", text))
     reasoning = data.get("reasoning")
     return ComposedQA(str(q).strip(), str(a).strip(), str(reasoning).strip() if reasoning else "")
 
@@ -204,7 +204,7 @@ class ComposeResult:
 
     qa: ComposedQA | None = None
     check: str = ""
-    problem: ReplyProblem | None = None
+    problem: BadReply | None = None
     raw: str = ""
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -216,10 +216,10 @@ def compose_one(job: ComposeJob, text: str) -> ComposeResult:
     except ParseError as exc:
         return ComposeResult(problem=exc.problem, raw=text)
     if any(normalise(qa.question) == normalise(s.question) for s in job.subs):
-        return ComposeResult(qa, problem=ReplyProblem(INCONSISTENT, "question repeats a sub-question", text), raw=text)
+        return ComposeResult(qa, problem=BadReply(INCONSISTENT, "question repeats a sub-question", text), raw=text)
     ok, why = check_consistency(job.principle, qa.answer, [s.answer for s in job.subs])
     if not ok:
-        return ComposeResult(qa, why, ReplyProblem(INCONSISTENT, f"{job.principle}: {why}", text), raw=text)
+        return ComposeResult(qa, why, BadReply(INCONSISTENT, f"{job.principle}: {why}", text), raw=text)
     return ComposeResult(qa, why, raw=text)
 
 

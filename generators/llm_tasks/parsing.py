@@ -5,7 +5,7 @@ really send back: JSON inside a code fence or wrapped in prose, a `<think>` bloc
 closes, a reply cut off by `max_tokens`. Nothing here calls a model, so all of it is unit-tested
 on literal strings.
 
-A reply that cannot be used becomes a `ReplyProblem` (machine-readable `reason`, human `detail`,
+A reply that cannot be used becomes a `BadReply` (machine-readable `reason`, human `detail`,
 the `raw` text kept) and, at record level, a `Rejection` with that reason; it is never dropped.
 
 >>> extract_json('Sure! ```json\\n{"a": 1}\\n``` Hope this helps.')
@@ -38,7 +38,7 @@ def marker(name: str) -> str:
 
 
 @dataclass(slots=True)
-class ReplyProblem:
+class BadReply:
     """Why a reply could not be used: `reason` (a rejection reason code), `detail`, the raw text."""
 
     reason: str
@@ -51,14 +51,14 @@ class ReplyProblem:
 
 
 class ParseError(ValueError):
-    """A reply that does not parse; carries the `ReplyProblem` that explains it."""
+    """A reply that does not parse; carries the `BadReply` that explains it."""
 
-    def __init__(self, problem: ReplyProblem) -> None:
+    def __init__(self, problem: BadReply) -> None:
         self.problem = problem
         super().__init__(f"{problem.reason}: {problem.detail}")
 
 
-def completion_problem(c: Completion) -> ReplyProblem | None:
+def completion_problem(c: Completion) -> BadReply | None:
     """What is wrong with a completion before parsing (failed request, truncation, empty), or None.
 
     >>> completion_problem(Completion(text="abc", finish_reason="length")).reason
@@ -66,13 +66,13 @@ def completion_problem(c: Completion) -> ReplyProblem | None:
     """
     if c.finish_reason == "error" or c.error is not None:
         raw = str(c.meta.get("raw", c.text) or "")
-        return ReplyProblem(REQUEST_FAILED, c.error or "request failed", raw)
+        return BadReply(REQUEST_FAILED, c.error or "request failed", raw)
     if c.finish_reason == "length":
-        return ReplyProblem(TRUNCATED, "reply cut off at max_tokens (finish_reason 'length')", c.text)
+        return BadReply(TRUNCATED, "reply cut off at max_tokens (finish_reason 'length')", c.text)
     if c.finish_reason != "stop":
-        return ReplyProblem(MALFORMED, f"finish_reason {c.finish_reason!r}", c.text)
+        return BadReply(MALFORMED, f"finish_reason {c.finish_reason!r}", c.text)
     if not c.text.strip():
-        return ReplyProblem(MALFORMED, "empty reply", c.text)
+        return BadReply(MALFORMED, "empty reply", c.text)
     return None
 
 

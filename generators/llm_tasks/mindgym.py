@@ -24,15 +24,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasonmill.generators.llm.parsing import (
+from reasonmill.generators.llm_tasks.parsing import (
     MALFORMED,
     ParseError,
-    ReplyProblem,
+    BadReply,
     completion_problem,
     extract_json,
     marker,
 )
-from reasonmill.generators.llm.tfidf import TfidfIndex
+from reasonmill.generators.llm_tasks.tfidf import TfidfIndex
 from reasonmill.llm.base import LLMBackend
 from reasonmill.llm.types import SamplingParams
 from reasonmill.rng import item_rng
@@ -111,7 +111,7 @@ def parse_background(text: str, min_words: int = 60) -> str:
     t = t.strip('"“”').strip()
     words = len(t.split())
     if words < min_words:
-        raise ParseError(ReplyProblem(MALFORMED, f"background has {words} words, fewer than {min_words}", text))
+        raise ParseError(BadReply(MALFORMED, f"background has {words} words, fewer than {min_words}", text))
     return t
 
 
@@ -167,7 +167,7 @@ def parse_subquestions(text: str, max_questions: int = 5) -> tuple[list[SubQuest
     try:
         data = extract_json(text)
     except ValueError as exc:
-        raise ParseError(ReplyProblem(MALFORMED, f"sub-questions: {exc}", text)) from None
+        raise ParseError(BadReply(MALFORMED, f"sub-questions: {exc}", text)) from None
     if isinstance(data, dict):
         data = next((data[k] for k in ("questions", "sub_questions", "items") if isinstance(data.get(k), list)), [data])
     items: list[SubQuestion] = []
@@ -190,7 +190,7 @@ def parse_subquestions(text: str, max_questions: int = 5) -> tuple[list[SubQuest
         seen.add(q.casefold())
         items.append(SubQuestion(q, a))
     if not items:
-        raise ParseError(ReplyProblem(MALFORMED, "no usable sub-question (" + "; ".join(notes or ["empty list"]) + ")", text))
+        raise ParseError(BadReply(MALFORMED, "no usable sub-question (" + "; ".join(notes or ["empty list"]) + ")", text))
     return items, notes
 
 
@@ -207,7 +207,7 @@ class SynthSample:
     background: str = ""
     subquestions: list[SubQuestion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    problem: ReplyProblem | None = None
+    problem: BadReply | None = None
     attempts: int = 0
     similarity: float = 0.0
     raw: list[str] = field(default_factory=list)
@@ -266,7 +266,7 @@ def synthesize(
             smp.similarity = max(sims, default=0.0)
             if smp.similarity > s.threshold:
                 if attempt == s.max_retries:
-                    smp.problem = ReplyProblem(DUPLICATE, f"TF-IDF cosine {smp.similarity:.3f} > {s.threshold} after {smp.attempts} tries", c.text)
+                    smp.problem = BadReply(DUPLICATE, f"TF-IDF cosine {smp.similarity:.3f} > {s.threshold} after {smp.attempts} tries", c.text)
                 else:
                     retry.append(t)
                     avoid[t] = _avoid_quote(index.texts[sims.index(smp.similarity)])

@@ -19,12 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasonmill.generators.llm.parsing import (
+from reasonmill.generators.llm_tasks.parsing import (
     MALFORMED,
     REQUEST_FAILED,
     TRUNCATED,
     ParseError,
-    ReplyProblem,
+    BadReply,
     completion_problem,
     extract_final,
     marker,
@@ -79,10 +79,10 @@ def parse_teacher(text: str) -> ParsedTrace:
     """
     thinking, rest, fault = split_think(text)
     if fault:
-        raise ParseError(ReplyProblem(MALFORMED, f"think tags: {fault}", text))
+        raise ParseError(BadReply(MALFORMED, f"think tags: {fault}", text))
     answer = extract_final(rest)
     if answer is None:
-        raise ParseError(ReplyProblem(MALFORMED, "no final answer after the thinking", text))
+        raise ParseError(BadReply(MALFORMED, "no final answer after the thinking", text))
     return ParsedTrace(thinking, rest, answer)
 
 
@@ -91,16 +91,16 @@ class TeacherOutcome:
     """One record's samples: the traces that parsed and the problems of those that did not."""
 
     traces: list[Trace] = field(default_factory=list)
-    bad: list[ReplyProblem] = field(default_factory=list)
+    bad: list[BadReply] = field(default_factory=list)
 
-    def record_problem(self) -> ReplyProblem | None:
+    def record_problem(self) -> BadReply | None:
         """The record-level problem when no sample parsed (see the module docstring), else None."""
         if self.traces:
             return None
         reasons = Counter(b.reason for b in self.bad)
         reason = next((r for r in (TRUNCATED, REQUEST_FAILED) if reasons[r] == len(self.bad)), MALFORMED) if self.bad else MALFORMED
         detail = "; ".join(f"sample {i}: {b.reason}: {b.detail} | raw: {b.raw[:500]!r}" for i, b in enumerate(self.bad))
-        return ReplyProblem(reason, detail or "no samples", "\n\n-----\n\n".join(b.raw for b in self.bad))
+        return BadReply(reason, detail or "no samples", "\n\n-----\n\n".join(b.raw for b in self.bad))
 
 
 def trace_from_completion(record_id: str, teacher: str, sample: int, c: Completion) -> Trace:
@@ -115,10 +115,15 @@ def trace_from_completion(record_id: str, teacher: str, sample: int, c: Completi
         text=text,
         answer=parsed.answer,
         teacher=teacher,
-        tokens=c.completion_tokens or count_tokens(text),
+        # Counted from the text itself (the scale every trace is measured on), never taken from the
+        # server's usage report, which a misbehaving server can get wildly wrong.
+        tokens=count_tokens(text),
         steps=len(split_paragraphs(parsed.thinking or "")),
         # No "cached" flag here: a resumed build must write the same rows as an uninterrupted one.
-        meta={"sample": sample, "llm": {"model": c.model, "think_tags": parsed.thinking is not None}},
+        meta={
+            "sample": sample,
+            "llm": {"model": c.model, "think_tags": parsed.thinking is not None, "completion_tokens": c.completion_tokens},
+        },
     )
 
 

@@ -1,1 +1,0 @@
-"""LLM-driven generation: MindGYM synthesis, LLM composition, the LLM teacher."""
