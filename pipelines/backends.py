@@ -100,7 +100,9 @@ class MeteredBackend:
 class BackendHub:
     """The named backends of one build folder (see the module docstring); safe across threads."""
 
-    def __init__(self, config: BuildConfig, out: Path | None, endpoints: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, config: BuildConfig, out: Path | None, endpoints: dict[str, list[str]] | None = None
+    ) -> None:
         self.config = config
         self.out = Path(out) if out is not None else None
         self.endpoints: dict[str, list[str]] = dict(endpoints or {})

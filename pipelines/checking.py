@@ -46,20 +46,28 @@ class AnswerChecker:
         to_judge = [i for i, (rec, _) in enumerate(pairs) if self.judged(rec)]
         to_pool = [i for i, (rec, _) in enumerate(pairs) if not self.judged(rec)]
         if to_pool:
-            items = [CheckItem(pairs[i][0].problem.kind, pairs[i][0].problem.answer, pairs[i][1]) for i in to_pool]
+            items = [
+                CheckItem(pairs[i][0].problem.kind, pairs[i][0].problem.answer, pairs[i][1]) for i in to_pool
+            ]
             for i, v in zip(to_pool, self.pool.check_many(items), strict=True):
                 verdicts[i] = v
         if to_judge:
             judge = self.config.verify.judge
             assert judge is not None
-            items_j = [JudgeItem(pairs[i][0].problem.question, pairs[i][0].problem.answer, pairs[i][1]) for i in to_judge]
+            items_j = [
+                JudgeItem(pairs[i][0].problem.question, pairs[i][0].problem.answer, pairs[i][1])
+                for i in to_judge
+            ]
             backend = self.backends.open(judge.backend, f"{tag}:judge")
             results = LLMJudge(backend, judge.threshold).check_many(items_j)
             for i, v in zip(to_judge, results, strict=True):
                 verdicts[i] = v
             errors = [v for v in results if v.reason == Reason.ERROR]
             count("judge_errors", len(errors))
-            count(RETRYABLE, sum(v.detail.startswith(("judge request failed", "judge reply length")) for v in errors))
+            count(
+                RETRYABLE,
+                sum(v.detail.startswith(("judge request failed", "judge reply length")) for v in errors),
+            )
         return [v for v in verdicts if v is not None]
 
     def gold_verdicts(self, records: list[Record]) -> list[Verdict | None]:
@@ -72,6 +80,11 @@ class AnswerChecker:
                 continue
             ok = bool(rec.problem.answer.strip())
             out.append(
-                Verdict(ok, JUDGE_NAME, None if ok else Reason.NO_ANSWER.value, "free-form gold accepted as written" if ok else "empty gold")
+                Verdict(
+                    ok,
+                    JUDGE_NAME,
+                    None if ok else Reason.NO_ANSWER.value,
+                    "free-form gold accepted as written" if ok else "empty gold",
+                )
             )
         return out

@@ -27,7 +27,11 @@ from reasonmill.config import load_config
 from reasonmill.errors import ReasonmillError
 from reasonmill.pipelines.verify_file import verify_command
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Manufacture verified, difficulty-scored reasoning corpora.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Manufacture verified, difficulty-scored reasoning corpora.",
+)
 console = Console()
 
 LARGE_PLAN_SHARDS = 2000
@@ -35,7 +39,8 @@ LARGE_PLAN_SHARDS = 2000
 
 
 def _fail(exc: BaseException) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    # soft_wrap: a path in the message is never broken across lines
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -44,7 +49,9 @@ def _one_line(exc: BaseException, out: Path | None = None) -> str:
     text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ReasonmillError) else str(exc)
     text = " ".join(text.split())[:1000]
     log = out / "logs" / "prefect.log" if out is not None else None
-    return f"{text}" + (f" (details: {log})" if log is not None and log.exists() and log.stat().st_size else "")
+    return f"{text}" + (
+        f" (details: {log})" if log is not None and log.exists() and log.stat().st_size else ""
+    )
 
 
 class _StageProgress:
@@ -67,13 +74,25 @@ class _StageProgress:
 
 @app.command()
 def build(
-    config: Annotated[Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumes if it holds an earlier run).")] = Path("out"),
-    engine: Annotated[str, typer.Option(help="'prefect' (flow with one task per stage shard) or 'plain' (in-process).")] = "prefect",
-    workers: Annotated[int, typer.Option(help="Concurrent shard tasks (Prefect threads or Dask worker processes).")] = 1,
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder (resumes if it holds an earlier run).")
+    ] = Path("out"),
+    engine: Annotated[
+        str, typer.Option(help="'prefect' (flow with one task per stage shard) or 'plain' (in-process).")
+    ] = "prefect",
+    workers: Annotated[
+        int, typer.Option(help="Concurrent shard tasks (Prefect threads or Dask worker processes).")
+    ] = 1,
     task_runner: Annotated[str, typer.Option(help="Prefect task runner: 'threads' or 'dask'.")] = "threads",
-    address: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT) for --task-runner dask.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before a build of more than 2,000 shards.")] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT) for --task-runner dask.")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before a build of more than 2,000 shards.")
+    ] = False,
 ) -> None:
     """Run a build: seeds → compose → distill → verify → retro_search → score → corpus."""
     from reasonmill.pipelines import runner
@@ -89,10 +108,22 @@ def build(
         _fail(ReasonmillError(f"--engine must be 'prefect' or 'plain', got {engine!r}"))
     if n > LARGE_PLAN_SHARDS and not yes:
         rows = sum(s.count for s in cfg.seeds)
-        if not typer.confirm(f"This build plans {n:,} shards ({rows:,} seed rows × {len(STAGE_ORDER)} stages). Go on?", default=False):
+        if not typer.confirm(
+            f"This build plans {n:,} shards ({rows:,} seed rows × {len(STAGE_ORDER)} stages). Go on?",
+            default=False,
+        ):
             raise typer.Exit(1)
-    console.print(f"[bold]reasonmill build[/] {cfg.name} (config {cfg.config_hash()}) → {out}  [{n} shards × {len(STAGE_ORDER)} stages, engine={engine}]")
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console) as progress:
+    console.print(
+        f"[bold]reasonmill build[/] {cfg.name} (config {cfg.config_hash()}) → {out}  [{n} shards × {len(STAGE_ORDER)} stages, engine={engine}]"
+    )
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         hook = _StageProgress(progress, STAGE_ORDER, n)
         try:
             if engine == "plain":
@@ -100,7 +131,9 @@ def build(
             else:
                 from reasonmill.pipelines import flows
 
-                manifest = flows.run_build(cfg, out, workers=workers, task_runner_kind=task_runner, address=address, progress=hook)
+                manifest = flows.run_build(
+                    cfg, out, workers=workers, task_runner_kind=task_runner, address=address, progress=hook
+                )
         except ReasonmillError as exc:
             progress.stop()
             _fail(ReasonmillError(_one_line(exc, out if engine == "prefect" else None)))
@@ -121,14 +154,18 @@ def _summary(manifest: dict[str, Any], out: Path) -> None:
         table.add_row(name, str(c["read"]), str(c["created"]), str(c["written"]), str(c["rejected"]), reasons)
     console.print(table)
     corpus = manifest["corpus"]
-    console.print(f"corpus: [bold]{corpus['rows']}[/] verified records in {out / 'corpus'} ({len(corpus['files'])} file(s)); preference pairs: {corpus['preference_pairs']}")
+    console.print(
+        f"corpus: [bold]{corpus['rows']}[/] verified records in {out / 'corpus'} ({len(corpus['files'])} file(s)); preference pairs: {corpus['preference_pairs']}"
+    )
 
 
 @app.command()
 def inspect(
     out: Annotated[Path, typer.Argument(help="A build's output folder.")],
     rows: Annotated[int, typer.Option(help="Sample rows to show.")] = 3,
-    verify: Annotated[bool, typer.Option("--verify", help="Also read every shard and check it against the schema.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Also read every shard and check it against the schema.")
+    ] = False,
 ) -> None:
     """Show a build's manifest, counts per stage and rejection reason, and sample corpus rows.
 
@@ -144,16 +181,22 @@ def inspect(
         manifest = json.loads(mpath.read_text())
     except ValueError as exc:
         _fail(ReasonmillError(f"{mpath} is not valid JSON: {exc}"))
-    console.print(f"[bold]{manifest['name']}[/]  config {manifest['config_hash']}  schema v{manifest['schema_version']}  finished {manifest['finished_at']}")
+    console.print(
+        f"[bold]{manifest['name']}[/]  config {manifest['config_hash']}  schema v{manifest['schema_version']}  finished {manifest['finished_at']}"
+    )
     _summary(manifest, out)
     problems = build_problems(out, manifest, deep=verify)
     if rows > 0:
         try:
             for row in sample_rows(out, manifest, rows):
-                console.rule(f"{row['id']}  {row['source']}  level {row['level']}  difficulty {row['difficulty']:.2f}")
+                console.rule(
+                    f"{row['id']}  {row['source']}  level {row['level']}  difficulty {row['difficulty']:.2f}"
+                )
                 console.print(f"[bold]Q:[/] {row['question']}")
                 comp = row["completion"]
-                console.print(f"[bold]trace[/] ({row['trace_tokens']} tokens): {comp[:400]}{' …' if len(comp) > 400 else ''}")
+                console.print(
+                    f"[bold]trace[/] ({row['trace_tokens']} tokens): {comp[:400]}{' …' if len(comp) > 400 else ''}"
+                )
                 console.print(f"[bold]answer:[/] {row['answer']}")
         except ReasonmillError as exc:
             problems.append(str(exc))
@@ -177,7 +220,9 @@ def list_cmd() -> None:
     table.add_column("name")
     table.add_column("what")
     for name, fam in FAMILIES.items():
-        table.add_row("generator", name, f"{fam.description} (answer kind: {fam.answer_kind}, levels 1–{fam.max_level})")
+        table.add_row(
+            "generator", name, f"{fam.description} (answer kind: {fam.answer_kind}, levels 1–{fam.max_level})"
+        )
     for name, p in PRINCIPLES.items():
         table.add_row("principle", name, p.description)
     for name, _ in TEACHERS.items():
@@ -193,8 +238,12 @@ def list_cmd() -> None:
 
 @app.command()
 def schedule(
-    config: Annotated[Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder each scheduled run resumes into.")] = Path("out"),
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder each scheduled run resumes into.")
+    ] = Path("out"),
     cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 3 * * *'.")] = "0 3 * * *",
     name: Annotated[str, typer.Option(help="Deployment name.")] = "reasonmill-scheduled",
 ) -> None:
@@ -204,14 +253,20 @@ def schedule(
     Prefect's ephemeral mode cannot schedule. The process stays up and runs the flow on schedule.
     """
     if not os.environ.get("PREFECT_API_URL"):
-        _fail(ReasonmillError("schedules need a Prefect server: run `prefect server start` and set PREFECT_API_URL (ephemeral mode cannot schedule)"))
+        _fail(
+            ReasonmillError(
+                "schedules need a Prefect server: run `prefect server start` and set PREFECT_API_URL (ephemeral mode cannot schedule)"
+            )
+        )
     try:
         cfg = load_config(config)
     except ReasonmillError as exc:
         _fail(exc)
     from reasonmill.pipelines.flows import build_flow
 
-    build_flow.serve(name=name, cron=cron, parameters={"config_json": cfg.model_dump(mode="json"), "out": str(out)})
+    build_flow.serve(
+        name=name, cron=cron, parameters={"config_json": cfg.model_dump(mode="json"), "out": str(out)}
+    )
 
 
 app.command("verify")(verify_command)

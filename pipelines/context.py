@@ -31,7 +31,9 @@ class StageContext:
         self.backends.close()
 
 
-def make_context(config: BuildConfig, out: Path, endpoints: dict[str, list[str]] | None = None) -> StageContext:
+def make_context(
+    config: BuildConfig, out: Path, endpoints: dict[str, list[str]] | None = None
+) -> StageContext:
     """A context for building `config` into `out`; `endpoints` are the base URLs of managed
     servers started by the process driving the build (see `BackendHub.start_managed`)."""
     backends = BackendHub(config, Path(out), endpoints)

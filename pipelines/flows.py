@@ -100,17 +100,33 @@ def close_contexts(out: str) -> None:
         ctx.close()
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_condition, task_run_name="prepare-{stage_name}")
-def prepare_task(out: str, config_json: dict[str, Any], stage_name: str, endpoints: dict[str, list[str]] | None = None) -> None:
+@task(
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_retry_condition,
+    task_run_name="prepare-{stage_name}",
+)
+def prepare_task(
+    out: str, config_json: dict[str, Any], stage_name: str, endpoints: dict[str, list[str]] | None = None
+) -> None:
     """Cross-shard preparation of one stage (e.g. the dedup table), once per stage."""
     ctx = _context(out, config_json, endpoints)
     if runner.stage_needs_work(ctx, stage_name):
         runner.prepare_stage(ctx, _stage(ctx, stage_name, fresh=True))
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_condition, task_run_name="{stage_name}-{shard}")
+@task(
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_retry_condition,
+    task_run_name="{stage_name}-{shard}",
+)
 def shard_task(
-    out: str, config_json: dict[str, Any], stage_name: str, shard: int, endpoints: dict[str, list[str]] | None = None
+    out: str,
+    config_json: dict[str, Any],
+    stage_name: str,
+    shard: int,
+    endpoints: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Run one stage on one shard (skips it when already complete); returns the marker info."""
     ctx = _context(out, config_json, endpoints)
@@ -120,7 +136,9 @@ def shard_task(
 
 
 @task(retries=1, retry_condition_fn=_retry_condition, task_run_name="corpus")
-def corpus_task(out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def corpus_task(
+    out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """The corpus step: export the corpus, write the manifest and the report."""
     return runner.write_corpus(_context(out, config_json, endpoints))
 
@@ -131,7 +149,9 @@ _PROGRESS: dict[str, runner.ProgressHook] = {}
 
 
 @flow(name="reasonmill-build", log_prints=False)
-def build_flow(config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def build_flow(
+    config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard."""
     config = validate_config(config_json)
     n = runner.num_shards(config)
@@ -141,11 +161,16 @@ def build_flow(config_json: dict[str, Any], out: str, endpoints: dict[str, list[
     for stage_name in STAGE_ORDER:
         if STAGES.get(stage_name).cross_shard:
             prep = prepare_task.submit(out, config_json, stage_name, endpoints, wait_for=prev)
-            cur = [shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prep]) for k in range(n)]
+            cur = [
+                shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prep])
+                for k in range(n)
+            ]
             everything.append(prep)
         else:
             cur = [
-                shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prev[k]] if prev else [])
+                shard_task.submit(
+                    out, config_json, stage_name, k, endpoints, wait_for=[prev[k]] if prev else []
+                )
                 for k in range(n)
             ]
         everything.extend(cur)
@@ -165,10 +190,14 @@ def task_runner(kind: str, workers: int, address: str | None) -> Any:
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError:
-            raise ReasonmillError("--task-runner dask needs the `scale` extra: pip install 'reasonmill[scale]'") from None
+            raise ReasonmillError(
+                "--task-runner dask needs the `scale` extra: pip install 'reasonmill[scale]'"
+            ) from None
         if address:
             return DaskTaskRunner(address=address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
+        )
     if kind != "threads":
         raise ReasonmillError(f"--task-runner must be 'threads' or 'dask', got {kind!r}")
     return ThreadPoolTaskRunner(max_workers=workers)
@@ -183,7 +212,14 @@ def prefect_logs_to_file(out: Path) -> Iterator[Path]:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     saved = []
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.task_engine", "prefect.flow_engine", "prefect.server"):
+    for name in (
+        "prefect",
+        "prefect.flow_runs",
+        "prefect.task_runs",
+        "prefect.task_engine",
+        "prefect.flow_engine",
+        "prefect.server",
+    ):
         lg = logging.getLogger(name)
         saved.append((lg, list(lg.handlers), lg.propagate))
         lg.handlers = [handler]

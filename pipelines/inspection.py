@@ -37,9 +37,15 @@ def build_problems(out: Path, manifest: dict[str, Any], deep: bool = False) -> l
         for k in range(stage["shards"]):
             info = sdir.read_marker(k)
             if info is None:
-                problems.append(f"{name} shard {k}: completion marker missing or unreadable ({sdir.marker(k).relative_to(out)})")
-            elif info.get("key") != stage["key"]:
-                problems.append(f"{name} shard {k}: marker was written under another config than the manifest's")
+                problems.append(
+                    f"{name} shard {k}: completion marker missing or unreadable ({sdir.marker(k).relative_to(out)})"
+                )
+                continue
+            if info.get("key") != stage["key"]:
+                problems.append(
+                    f"{name} shard {k}: marker was written under another config than the manifest's"
+                )
+            problems.extend(p for p in sdir.problems(k) if "checksum differs" in p and p not in problems)
         for rel, digest in stage["files"].items():
             _check_file(out, rel, digest, problems)
             if deep and (out / rel).exists():
@@ -69,4 +75,6 @@ def sample_rows(out: Path, manifest: dict[str, Any], n: int) -> list[dict[str, A
     try:
         return pq.read_table(path).slice(0, n).to_pylist()
     except (pa.ArrowException, OSError) as exc:
-        raise ReasonmillError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())[:300]})") from None
+        raise ReasonmillError(
+            f"{path}: not a readable Parquet file ({' '.join(str(exc).split())[:300]})"
+        ) from None

@@ -105,7 +105,9 @@ def _clean_temp(out: Path, stage_name: str) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-def collect(stage: Stage, records: list[Record], shard: int) -> tuple[list[Record], list[Rejection], ShardCounts]:
+def collect(
+    stage: Stage, records: list[Record], shard: int
+) -> tuple[list[Record], list[Rejection], ShardCounts]:
     """Run `stage` on one shard's records and account for every row it yields.
 
     Raises `AssertionError` naming the stage and shard when an input row is lost or yielded twice,
@@ -126,7 +128,9 @@ def collect(stage: Stage, records: list[Record], shard: int) -> tuple[list[Recor
             kept.append(item)
             counts.written += 1
         else:
-            raise TypeError(f"stage {stage.name} yielded a {type(item).__name__}; a stage yields Record or Rejection")
+            raise TypeError(
+                f"stage {stage.name} yielded a {type(item).__name__}; a stage yields Record or Rejection"
+            )
         if rid not in inputs:
             counts.created += 1
         elif rid in seen:
@@ -135,12 +139,23 @@ def collect(stage: Stage, records: list[Record], shard: int) -> tuple[list[Recor
             seen.add(rid)
     lost = inputs - seen
     if lost:
-        raise AssertionError(f"stage {stage.name} shard {shard} lost {len(lost)} row(s), e.g. {sorted(lost)[:3]}")
+        raise AssertionError(
+            f"stage {stage.name} shard {shard} lost {len(lost)} row(s), e.g. {sorted(lost)[:3]}"
+        )
     return kept, dropped, counts
 
 
-_LLM_COUNTERS = ("requests", "retries", "failures", "rate_limited", "prompt_tokens", "completion_tokens", "cache_hits",
-                 "banned_resamples", "short_replies")
+_LLM_COUNTERS = (
+    "requests",
+    "retries",
+    "failures",
+    "rate_limited",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_hits",
+    "banned_resamples",
+    "short_replies",
+)
 
 
 def _llm_extra(per_backend: dict[str, BackendStats]) -> dict[str, int]:
@@ -161,7 +176,9 @@ def run_shard(ctx: StageContext, stage: Stage, shard: int) -> dict[str, Any]:
         info = sdir.read_marker(shard) or {}
         info["skipped"] = True
         return info
-    own = [paths[shard]] if stage.cross_shard else paths  # a cross-shard stage still writes shard k from shard k
+    own = (
+        [paths[shard]] if stage.cross_shard else paths
+    )  # a cross-shard stage still writes shard k from shard k
     records = [r for p in own for r in read_records(p)]
     with shard_tally() as tally, collect_llm_stats() as per_backend:
         kept, dropped, counts = collect(stage, records, shard)
@@ -169,8 +186,14 @@ def run_shard(ctx: StageContext, stage: Stage, shard: int) -> dict[str, Any]:
     counts.extra.update(_llm_extra(per_backend))
     retry = tally.get(RETRYABLE, 0) > 0 or any(j.reason in TRANSIENT_REASONS for j in dropped)
     info = sdir.commit(
-        shard, key, kept, dropped, counts,
-        inputs=digest, retry=retry, llm={n: s.as_dict() for n, s in sorted(per_backend.items())},
+        shard,
+        key,
+        kept,
+        dropped,
+        counts,
+        inputs=digest,
+        retry=retry,
+        llm={n: s.as_dict() for n, s in sorted(per_backend.items())},
     )
     info["skipped"] = False
     return info
@@ -181,7 +204,10 @@ def stage_needs_work(ctx: StageContext, stage_name: str) -> bool:
     key = stage_keys(ctx.config)[stage_name]
     sdir = StageDir(ctx.out, stage_name)
     n = num_shards(ctx.config)
-    return not all(sdir.is_complete(k, key, inputs_digest(input_paths(ctx.out, ctx.config, stage_name, k))) for k in range(n))
+    return not all(
+        sdir.is_complete(k, key, inputs_digest(input_paths(ctx.out, ctx.config, stage_name, k)))
+        for k in range(n)
+    )
 
 
 def prepare_stage(ctx: StageContext, stage: Stage) -> None:
@@ -234,7 +260,13 @@ def write_corpus(ctx: StageContext) -> dict[str, Any]:
             markers.append(info)
             total.add(info["counts"])
             files.update(info["files"])
-        stages[name] = {"version": STAGES.get(name).version, "key": keys[name], "shards": n, "counts": total.as_dict(), "files": files}
+        stages[name] = {
+            "version": STAGES.get(name).version,
+            "key": keys[name],
+            "shards": n,
+            "counts": total.as_dict(),
+            "files": files,
+        }
     manifest = {
         "name": config.name,
         "reasonmill_version": __version__,
@@ -254,7 +286,10 @@ def write_corpus(ctx: StageContext) -> dict[str, Any]:
 
 
 def build(
-    config: BuildConfig, out: Path, progress: ProgressHook | None = None, endpoints: dict[str, list[str]] | None = None
+    config: BuildConfig,
+    out: Path,
+    progress: ProgressHook | None = None,
+    endpoints: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Run the whole build in this process, in order, skipping finished shards; return the manifest.
 

@@ -109,7 +109,9 @@ class LLMComposeConfig(Strict):
     `per_sample` questions, each under a different principle drawn from `principles`."""
 
     backend: str
-    principles: list[str] = Field(default_factory=lambda: ["bridging", "comparison", "temporal"], min_length=1)
+    principles: list[str] = Field(
+        default_factory=lambda: ["bridging", "comparison", "temporal"], min_length=1
+    )
     per_sample: int = Field(default=1, ge=1)
     temperature: float = Field(default=0.7, ge=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
@@ -132,7 +134,9 @@ class ComposeConfig(Strict):
 def _no_prefixed_backend(section: str, field: str, value: str) -> str:
     # Earlier configs named a backend as "llm:NAME" in a registry field; say what to write now.
     if value.startswith("llm:"):
-        raise ValueError(f"name an LLM backend with `{section}.backend: {value[4:]}` (not `{field}: {value}`)")
+        raise ValueError(
+            f"name an LLM backend with `{section}.backend: {value[4:]}` (not `{field}: {value}`)"
+        )
     return value
 
 
@@ -164,7 +168,9 @@ class DistillConfig(Strict):
     @model_validator(mode="after")
     def _one_teacher(self) -> DistillConfig:
         if self.backend is not None and "teacher" in self.model_fields_set and self.teacher != "programmatic":
-            raise ValueError("set either distill.teacher (an offline teacher) or distill.backend (an LLM teacher)")
+            raise ValueError(
+                "set either distill.teacher (an offline teacher) or distill.backend (an LLM teacher)"
+            )
         return self
 
 
@@ -204,7 +210,9 @@ class RetroSearchConfig(Strict):
     def _reviser_name(cls, v: str) -> str:
         v = _no_prefixed_backend("retro_search", "retro_search.reviser", v)
         if v != "programmatic":
-            raise ValueError(f"unknown reviser '{v}'; known: programmatic (an LLM reviser: retro_search.backend: NAME)")
+            raise ValueError(
+                f"unknown reviser '{v}'; known: programmatic (an LLM reviser: retro_search.backend: NAME)"
+            )
         return v
 
 
@@ -293,7 +301,9 @@ class LLMConfig(Strict):
             where = f"llm.backends.{name}"
             kind = cfg.get("kind")
             if kind not in BACKENDS:
-                raise ConfigError(f"{where}.kind", f"unknown backend kind {kind!r}; known: {', '.join(BACKENDS.names())}")
+                raise ConfigError(
+                    f"{where}.kind", f"unknown backend kind {kind!r}; known: {', '.join(BACKENDS.names())}"
+                )
             try:
                 BACKENDS.get(kind).config.model_validate(cfg)
             except ValidationError as exc:
@@ -393,13 +403,17 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that refuses a key given twice in one mapping (YAML lets the last win)."""
 
 
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_unique_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                None,
+                None,
+                f"key {key!r} appears twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line

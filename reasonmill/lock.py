@@ -53,7 +53,9 @@ class BuildLock:
             fh.close()
             h = self.holder()
             who = f"pid {h.get('pid', '?')} on {h.get('host', '?')} since {h.get('started', '?')}"
-            raise BuildLocked(f"{self.path.parent} is being built by another process ({who}); wait for it or use another --out") from None
+            raise BuildLocked(
+                f"{self.path.parent} is being built by another process ({who}); wait for it or use another --out"
+            ) from None
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),

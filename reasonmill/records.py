@@ -96,7 +96,9 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
-    def make_id(source: str, seed: int, index: int, problem: Problem, parents: list[str] | None = None) -> str:
+    def make_id(
+        source: str, seed: int, index: int, problem: Problem, parents: list[str] | None = None
+    ) -> str:
         """The stable content-hash id of a record: same inputs, same id, on every machine."""
         return content_id(source, seed, index, problem.question, problem.answer, parents or [])
 

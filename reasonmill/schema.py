@@ -15,7 +15,7 @@ import pyarrow as pa
 from reasonmill.errors import ShardError
 from reasonmill.records import Problem, Record, Rejection, Trace, Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 VERDICT_TYPE = pa.struct(
     [
@@ -24,6 +24,12 @@ VERDICT_TYPE = pa.struct(
         pa.field("reason", pa.string()),
         pa.field("detail", pa.string(), nullable=False),
     ]
+)
+# Scores are named numbers whose names grow with the stages that set them: a list of
+# (name, value) pairs, sorted by name. (Arrow's map type would say the same, but `datasets`
+# cannot load a map column, and every stage folder must load with `load_dataset`.)
+SCORE_TYPE = pa.struct(
+    [pa.field("name", pa.string(), nullable=False), pa.field("value", pa.float64(), nullable=False)]
 )
 PROBLEM_TYPE = pa.struct(
     [
@@ -56,11 +62,13 @@ RECORD_FIELDS = [
     pa.field("parents", pa.list_(pa.string()), nullable=False),
     pa.field("principle", pa.string()),
     pa.field("traces", pa.list_(TRACE_TYPE), nullable=False),
-    pa.field("scores", pa.map_(pa.string(), pa.float64()), nullable=False),
+    pa.field("scores", pa.list_(SCORE_TYPE), nullable=False),
     pa.field("meta", pa.string(), nullable=False),
 ]
 RECORD_TYPE = pa.struct(RECORD_FIELDS)
-RECORD_SCHEMA = pa.schema(RECORD_FIELDS, metadata={"reasonmill.kind": "record", "reasonmill.schema_version": str(SCHEMA_VERSION)})
+RECORD_SCHEMA = pa.schema(
+    RECORD_FIELDS, metadata={"reasonmill.kind": "record", "reasonmill.schema_version": str(SCHEMA_VERSION)}
+)
 REJECTION_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -115,14 +123,20 @@ def record_to_row(r: Record) -> dict[str, Any]:
         "parents": list(r.parents),
         "principle": r.principle,
         "traces": [trace_to_row(t) for t in r.traces],
-        "scores": sorted(r.scores.items()),
+        "scores": [{"name": k, "value": v} for k, v in sorted(r.scores.items())],
         "meta": _dump(r.meta),
     }
 
 
 def rejection_to_row(j: Rejection) -> dict[str, Any]:
     """The Arrow row of a rejection, with the full record kept inside it."""
-    return {"id": j.record.id, "stage": j.stage, "reason": j.reason, "detail": j.detail, "record": record_to_row(j.record)}
+    return {
+        "id": j.record.id,
+        "stage": j.stage,
+        "reason": j.reason,
+        "detail": j.detail,
+        "record": record_to_row(j.record),
+    }
 
 
 def _verdict(d: dict[str, Any] | None) -> Verdict | None:
@@ -156,18 +170,22 @@ def row_to_record(d: dict[str, Any]) -> Record:
         seed=d["seed"],
         index=d["index"],
         level=d["level"],
-        problem=Problem(question=p["question"], answer=p["answer"], kind=p["kind"], meta=json.loads(p["meta"])),
+        problem=Problem(
+            question=p["question"], answer=p["answer"], kind=p["kind"], meta=json.loads(p["meta"])
+        ),
         parents=list(d["parents"]),
         principle=d["principle"],
         traces=[row_to_trace(t) for t in d["traces"]],
-        scores=dict(scores) if scores is not None else {},
+        scores={s["name"]: s["value"] for s in scores} if scores is not None else {},
         meta=json.loads(d["meta"]),
     )
 
 
 def row_to_rejection(d: dict[str, Any]) -> Rejection:
     """The rejection of an Arrow row."""
-    return Rejection(record=row_to_record(d["record"]), stage=d["stage"], reason=d["reason"], detail=d["detail"])
+    return Rejection(
+        record=row_to_record(d["record"]), stage=d["stage"], reason=d["reason"], detail=d["detail"]
+    )
 
 
 def records_to_table(records: list[Record]) -> pa.Table:
@@ -192,7 +210,9 @@ def validate_table(table: pa.Table, expected: pa.Schema, path: str) -> None:
     kind = (table.schema.metadata or {}).get(b"reasonmill.kind", b"").decode()
     want_kind = (expected.metadata or {}).get(b"reasonmill.kind", b"").decode()
     if kind != want_kind:
-        raise ShardError(path, f"not a reasonmill {want_kind} shard (schema metadata kind={kind or 'missing'!r})")
+        raise ShardError(
+            path, f"not a reasonmill {want_kind} shard (schema metadata kind={kind or 'missing'!r})"
+        )
     for f in expected:
         if f.name not in table.column_names:
             raise ShardError(path, "column missing", field=f.name)
@@ -200,7 +220,9 @@ def validate_table(table: pa.Table, expected: pa.Schema, path: str) -> None:
         if not got.equals(f.type):
             raise ShardError(path, f"type {got} does not match schema type {f.type}", field=f.name)
         if not f.nullable and table.column(f.name).null_count:
-            raise ShardError(path, "null in a non-nullable field", row=_first_null(table.column(f.name)), field=f.name)
+            raise ShardError(
+                path, "null in a non-nullable field", row=_first_null(table.column(f.name)), field=f.name
+            )
     extra = set(table.column_names) - set(expected.names)
     if extra:
         raise ShardError(path, f"unexpected columns {sorted(extra)}")

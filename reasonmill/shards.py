@@ -21,9 +21,11 @@ Files get the mode the user's umask gives (0644 by default), not the 0600 of tem
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reasonmill.errors import ShardError
+from reasonmill.errors import ReasonmillError, ShardError
 from reasonmill.records import Record, Rejection
 from reasonmill.schema import (
     RECORD_SCHEMA,
@@ -46,6 +48,33 @@ from reasonmill.schema import (
 )
 
 COMPRESSION = "zstd"
+
+
+class DiskFull(ReasonmillError, OSError):
+    """The disk filled up while writing `path`; says how much is free and about how much is needed.
+
+    Deterministic until space is freed, so nothing retries it.
+    """
+
+    def __init__(self, path: Path, need: int) -> None:
+        self.path, self.need = Path(path), need
+        try:
+            free = shutil.disk_usage(self.path.parent if self.path.parent.exists() else "/").free
+        except OSError:
+            free = -1
+        self.free = free
+        super().__init__(
+            errno.ENOSPC,
+            f"no space left on the device writing {self.path}: {_mb(free)} free, about {_mb(need)} needed "
+            "(free some space and rerun the same command to resume)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
+def _mb(n: int) -> str:
+    return "unknown" if n < 0 else f"{n / 1e6:,.1f} MB"
 
 
 def shard_name(index: int) -> str:
@@ -90,13 +119,29 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def _disk_full(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    ) or "No space left on device" in str(exc)
+
+
+def atomic_write(path: Path, write: Callable[[str], None], size_hint: int = 0) -> None:
     """Call `write(tmp_path)`, fsync, then `os.replace` onto `path`: readers see the old file or
     the whole new one, never a part; a crash leaves only a hidden `.tmp` file behind. The file
-    gets the umask's mode (temporary files are created 0600)."""
+    gets the umask's mode (temporary files are created 0600).
+
+    A full disk is one `DiskFull` error naming the file, the free space and about how much the
+    write needs (`size_hint`, bytes); nothing half-written is left, and a rerun after freeing
+    space resumes.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFull(path, size_hint) from None
+        raise
     os.close(fd)
     try:
         write(tmp)
@@ -104,16 +149,19 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        written = os.path.getsize(tmp) if os.path.exists(tmp) else 0
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if _disk_full(exc):
+            raise DiskFull(path, max(size_hint, written)) from None
         raise
     _fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically."""
-    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), size_hint=len(data))
 
 
 def atomic_write_json(path: Path, obj: Any, sort_keys: bool = True) -> None:
@@ -123,9 +171,19 @@ def atomic_write_json(path: Path, obj: Any, sort_keys: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _write_parquet(table: pa.Table, where: str) -> None:
+    if table.num_rows:
+        pq.write_table(table, where, compression=COMPRESSION)
+        return
+    # An empty table as a file with its schema and no row group: `pq.write_table` would write one
+    # row group of 0 rows, which `datasets` cannot read (it sizes its batches from the first group).
+    pq.ParquetWriter(where, table.schema, compression=COMPRESSION).close()
+
+
 def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write an Arrow table to a Parquet file atomically, zstd-compressed, schema kept."""
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION))
+    """Write an Arrow table to a Parquet file atomically, zstd-compressed, schema kept (an empty
+    table keeps its schema and loads as 0 rows everywhere, `datasets` included)."""
+    atomic_write(path, lambda tmp: _write_parquet(table, tmp), size_hint=table.nbytes)
 
 
 def _read_validated(path: Path, schema: pa.Schema) -> pa.Table:

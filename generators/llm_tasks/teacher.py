@@ -23,8 +23,8 @@ from reasonmill.generators.llm_tasks.parsing import (
     MALFORMED,
     REQUEST_FAILED,
     TRUNCATED,
-    ParseError,
     BadReply,
+    ParseError,
     completion_problem,
     extract_final,
     marker,
@@ -98,8 +98,14 @@ class TeacherOutcome:
         if self.traces:
             return None
         reasons = Counter(b.reason for b in self.bad)
-        reason = next((r for r in (TRUNCATED, REQUEST_FAILED) if reasons[r] == len(self.bad)), MALFORMED) if self.bad else MALFORMED
-        detail = "; ".join(f"sample {i}: {b.reason}: {b.detail} | raw: {b.raw[:500]!r}" for i, b in enumerate(self.bad))
+        reason = (
+            next((r for r in (TRUNCATED, REQUEST_FAILED) if reasons[r] == len(self.bad)), MALFORMED)
+            if self.bad
+            else MALFORMED
+        )
+        detail = "; ".join(
+            f"sample {i}: {b.reason}: {b.detail} | raw: {b.raw[:500]!r}" for i, b in enumerate(self.bad)
+        )
         return BadReply(reason, detail or "no samples", "\n\n-----\n\n".join(b.raw for b in self.bad))
 
 
@@ -122,7 +128,11 @@ def trace_from_completion(record_id: str, teacher: str, sample: int, c: Completi
         # No "cached" flag here: a resumed build must write the same rows as an uninterrupted one.
         meta={
             "sample": sample,
-            "llm": {"model": c.model, "think_tags": parsed.thinking is not None, "completion_tokens": c.completion_tokens},
+            "llm": {
+                "model": c.model,
+                "think_tags": parsed.thinking is not None,
+                "completion_tokens": c.completion_tokens,
+            },
         },
     )
 
@@ -138,7 +148,9 @@ class LLMTeacher:
         """`samples` traces for each record in one batched call; outcomes aligned with `records`."""
         if not records:
             return []
-        replies = self.backend.generate([render_teacher(r.problem.question) for r in records], self.sampling.with_n(samples))
+        replies = self.backend.generate(
+            [render_teacher(r.problem.question) for r in records], self.sampling.with_n(samples)
+        )
         out = []
         for rec, comps in zip(records, replies, strict=True):
             o = TeacherOutcome()

@@ -47,14 +47,22 @@ class ComposeStage(Stage):
         config = ctx.config
         for i, rule in enumerate(config.compose.rules):
             if rule.principle not in PRINCIPLES:
-                raise ConfigError(f"compose.rules[{i}].principle", f"unknown principle '{rule.principle}'; known: {', '.join(PRINCIPLES.names())}")
+                raise ConfigError(
+                    f"compose.rules[{i}].principle",
+                    f"unknown principle '{rule.principle}'; known: {', '.join(PRINCIPLES.names())}",
+                )
             p = PRINCIPLES.get(rule.principle)
             if rule.hops < p.min_hops:
-                raise ConfigError(f"compose.rules[{i}].hops", f"{rule.principle} needs at least {p.min_hops} hops")
+                raise ConfigError(
+                    f"compose.rules[{i}].hops", f"{rule.principle} needs at least {p.min_hops} hops"
+                )
         if config.compose.llm is not None:
             for i, name in enumerate(config.compose.llm.principles):
                 if name not in LLM_PRINCIPLES:
-                    raise ConfigError(f"compose.llm.principles[{i}]", f"unknown LLM principle '{name}'; known: {', '.join(LLM_PRINCIPLES)}")
+                    raise ConfigError(
+                        f"compose.llm.principles[{i}]",
+                        f"unknown LLM principle '{name}'; known: {', '.join(LLM_PRINCIPLES)}",
+                    )
         # Synthesized seeds live in shards after the procedural ones; rules only use those.
         self.rule_shards = max(1, min(ctx.plan.num_shards, ctx.plan.procedural_shards))
 
@@ -129,25 +137,53 @@ class ComposeStage(Stage):
                 jobs.append((t, name, recs, ComposeJob(name, background, subs)))
         if not jobs:
             return
-        sampling = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed)
+        sampling = SamplingParams(
+            temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed
+        )
         results = compose_many(self.backend(cfg.backend), [j for *_, j in jobs], sampling)
         order = list(LLM_PRINCIPLES)
         for (t, name, recs, job), res in zip(jobs, results, strict=True):
             index = len(order) * t + order.index(name)
             ids = [r.id for r in recs]
-            info = {"sample": t, "area": recs[0].problem.meta["mindgym"]["area"], "background": job.background, "hops": len(recs)}
+            info = {
+                "sample": t,
+                "area": recs[0].problem.meta["mindgym"]["area"],
+                "background": job.background,
+                "hops": len(recs),
+            }
             question = f"{job.background}\n\n{res.qa.question}" if res.qa else job.background
             answer = res.qa.answer if res.qa else ""
-            problem = Problem(question, answer, infer_kind(answer) if answer else AnswerKind.FREE_FORM.value,
-                              meta={"mindgym_compose": {**info, "check": res.check, "reasoning": res.qa.reasoning if res.qa else ""}})
+            problem = Problem(
+                question,
+                answer,
+                infer_kind(answer) if answer else AnswerKind.FREE_FORM.value,
+                meta={
+                    "mindgym_compose": {
+                        **info,
+                        "check": res.check,
+                        "reasoning": res.qa.reasoning if res.qa else "",
+                    }
+                },
+            )
             rec = Record(
                 id=Record.make_id(f"mindgym_compose:{name}", self.config.seed, index, problem, ids),
-                source="mindgym_compose", seed=self.config.seed, index=index, level=len(recs), problem=problem,
-                parents=ids, principle=name, meta={"compose": {"hops": len(recs), "llm": True}},
+                source="mindgym_compose",
+                seed=self.config.seed,
+                index=index,
+                level=len(recs),
+                problem=problem,
+                parents=ids,
+                principle=name,
+                meta={"compose": {"hops": len(recs), "llm": True}},
             )
             if res.problem is not None:
                 rec.meta["llm"] = res.problem.as_meta()
-                yield Rejection(rec, self.name, res.problem.reason, f"{res.problem.detail}; raw: {res.problem.raw[:1000]!r}")
+                yield Rejection(
+                    rec,
+                    self.name,
+                    res.problem.reason,
+                    f"{res.problem.detail}; raw: {res.problem.raw[:1000]!r}",
+                )
                 continue
             yield rec
 

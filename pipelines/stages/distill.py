@@ -46,7 +46,10 @@ class DistillStage(Stage):
         cfg = ctx.config.distill
         if cfg.backend is None:
             if cfg.teacher not in TEACHERS:
-                raise ConfigError("distill.teacher", f"unknown teacher '{cfg.teacher}'; known: {', '.join(TEACHERS.names())}")
+                raise ConfigError(
+                    "distill.teacher",
+                    f"unknown teacher '{cfg.teacher}'; known: {', '.join(TEACHERS.names())}",
+                )
             self.teacher = TEACHERS.get(cfg.teacher)
 
     @classmethod
@@ -64,7 +67,9 @@ class DistillStage(Stage):
             return
         for rec in records:
             try:
-                rec.traces = self.teacher.traces(rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed)
+                rec.traces = self.teacher.traces(
+                    rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed
+                )
             except Exception as exc:
                 yield Rejection(rec, self.name, "teacher_error", f"{type(exc).__name__}: {exc}")
                 continue
@@ -74,8 +79,12 @@ class DistillStage(Stage):
         cfg = self.config.distill
         if not records:
             return
-        sampling = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed)
-        outcomes = LLMTeacher(self.backend(backend), f"llm:{backend}", sampling).outcomes(records, cfg.samples)
+        sampling = SamplingParams(
+            temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=self.config.seed
+        )
+        outcomes = LLMTeacher(self.backend(backend), f"llm:{backend}", sampling).outcomes(
+            records, cfg.samples
+        )
         for rec, outcome in zip(records, outcomes, strict=True):
             if outcome.bad:
                 rec.meta["llm_teacher"] = {"bad_samples": bad_samples_meta(outcome)}

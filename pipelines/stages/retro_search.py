@@ -53,7 +53,11 @@ class RetroSearchStage(Stage):
             return None
         if rs.backend is None:
             return ProgrammaticReviser()
-        return LLMReviser(self.backend(rs.backend), name=f"llm:{rs.backend}", render=lambda r: render_teacher(r.problem.question))
+        return LLMReviser(
+            self.backend(rs.backend),
+            name=f"llm:{rs.backend}",
+            render=lambda r: render_teacher(r.problem.question),
+        )
 
     def run(self, records: list[Record], shard: int) -> Iterator[Output]:
         reviser = self._reviser()
@@ -91,7 +95,9 @@ class RetroSearchStage(Stage):
             }
             if revised:
                 before = min(r.tokens_before for r in revised)
-                rec.scores["retro_token_reduction"] = 1 - min(r.tokens_after for r in revised) / before if before else 0.0
+                rec.scores["retro_token_reduction"] = (
+                    1 - min(r.tokens_after for r in revised) / before if before else 0.0
+                )
             yield rec
 
 

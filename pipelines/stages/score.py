@@ -46,7 +46,9 @@ def first_occurrences(input_shards: list[Path]) -> dict[str, str]:
     first: dict[str, str] = {}
     for path in input_shards:
         table = pq.read_table(path, columns=["id", "problem"])
-        for rid, prob in zip(table.column("id").to_pylist(), table.column("problem").to_pylist(), strict=True):
+        for rid, prob in zip(
+            table.column("id").to_pylist(), table.column("problem").to_pylist(), strict=True
+        ):
             first.setdefault(text_fingerprint(prob["question"]), rid)
     return first
 
@@ -77,7 +79,10 @@ class ScoreStage(Stage):
         if not self.config.score.dedup:
             return
         self._first = first_occurrences(inputs)
-        atomic_write_json(self._state, {"key": self.key_part(self.config), "shards": [p.name for p in inputs], "first": self._first})
+        atomic_write_json(
+            self._state,
+            {"key": self.key_part(self.config), "shards": [p.name for p in inputs], "first": self._first},
+        )
 
     def _dedup_table(self) -> dict[str, str] | None:
         if not self.config.score.dedup:
@@ -107,9 +112,20 @@ class ScoreStage(Stage):
         """Sample the student k times per record and check each sample; tallies per record id."""
         st = self.config.score.student
         assert st is not None
-        sampling = SamplingParams(temperature=st.temperature, top_p=st.top_p, max_tokens=st.max_tokens, seed=self.config.seed)
-        samples = sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling) if records else []
-        pairs = [(rec, smp.text) for rec, row in zip(records, samples, strict=True) for smp in row if smp.unusable is None]
+        sampling = SamplingParams(
+            temperature=st.temperature, top_p=st.top_p, max_tokens=st.max_tokens, seed=self.config.seed
+        )
+        samples = (
+            sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling)
+            if records
+            else []
+        )
+        pairs = [
+            (rec, smp.text)
+            for rec, row in zip(records, samples, strict=True)
+            for smp in row
+            if smp.unusable is None
+        ]
         verdicts = iter(self.ctx.checker.check(pairs, f"{self.tag}:student"))
         tallies = {}
         for rec, row in zip(records, samples, strict=True):
@@ -141,7 +157,11 @@ class ScoreStage(Stage):
             reason = "unscored"
         if not st.filter or reason is None:
             return None
-        detail = f"pass rate {rec.scores['pass_rate']:.3f} outside {list(st.band)}" if usable else f"no usable student sample of {tally['k']}"
+        detail = (
+            f"pass rate {rec.scores['pass_rate']:.3f} outside {list(st.band)}"
+            if usable
+            else f"no usable student sample of {tally['k']}"
+        )
         return Rejection(rec, self.name, reason, detail)
 
     def _score(self, records: list[Record]) -> Iterator[Output]:
@@ -153,7 +173,9 @@ class ScoreStage(Stage):
                 yield Rejection(rec, self.name, "duplicate", f"same question as {first[fp]}")
                 continue
             if self._table is not None and contaminated(rec.problem.question, self._table):
-                yield Rejection(rec, self.name, "contaminated", "matches a benchmark question (exact or 13-gram)")
+                yield Rejection(
+                    rec, self.name, "contaminated", "matches a benchmark question (exact or 13-gram)"
+                )
                 continue
             passing = [t for t in rec.traces if t.verdict is not None and t.verdict.passed]
             efforts = [t.meta.get("solver", {}) for t in passing]

@@ -54,7 +54,10 @@ class SeedStage(Stage):
         self.families = []
         for i, src in enumerate(config.seeds):
             if src.generator not in FAMILIES:
-                raise ConfigError(f"seeds[{i}].generator", f"unknown generator '{src.generator}'; known: {', '.join(FAMILIES.names())}")
+                raise ConfigError(
+                    f"seeds[{i}].generator",
+                    f"unknown generator '{src.generator}'; known: {', '.join(FAMILIES.names())}",
+                )
             fam = FAMILIES.get(src.generator)
             fam.params(src.params, field_prefix=f"seeds[{i}].params")
             for j, lv in enumerate(src.levels):
@@ -68,7 +71,9 @@ class SeedStage(Stage):
         if syn is not None:
             for i, area in enumerate(syn.areas):
                 if area not in AREAS:
-                    raise ConfigError(f"synthesis.areas[{i}]", f"unknown area '{area}'; known: {', '.join(AREAS)}")
+                    raise ConfigError(
+                        f"synthesis.areas[{i}]", f"unknown area '{area}'; known: {', '.join(AREAS)}"
+                    )
             self.areas = list(syn.areas) or list(AREAS)
 
     @classmethod
@@ -88,10 +93,19 @@ class SeedStage(Stage):
             src, fam = self.config.seeds[item.source], self.families[item.source]
             level = src.levels[item.index % len(src.levels)]
             try:
-                problem = fam.generate(item_rng(item.stream, seed, item.index), fam.params({**src.params, "level": level}))
+                problem = fam.generate(
+                    item_rng(item.stream, seed, item.index), fam.params({**src.params, "level": level})
+                )
             except Exception as exc:  # a generator bug must not lose the slot silently
                 empty = Problem(question="", answer="", kind=fam.answer_kind)
-                rec = Record(Record.make_id(item.stream, seed, item.index, empty), src.generator, seed, item.index, level, empty)
+                rec = Record(
+                    Record.make_id(item.stream, seed, item.index, empty),
+                    src.generator,
+                    seed,
+                    item.index,
+                    level,
+                    empty,
+                )
                 yield Rejection(rec, self.name, "generator_error", f"{type(exc).__name__}: {exc}")
                 continue
             problem.kind = problem.kind or fam.answer_kind
@@ -108,8 +122,13 @@ class SeedStage(Stage):
         syn = self.config.synthesis
         assert syn is not None
         settings = SynthesisSettings(
-            subquestions=syn.subquestions, threshold=syn.dedup_threshold, max_retries=syn.max_retries,
-            temperature=syn.temperature, top_p=syn.top_p, max_tokens=syn.max_tokens, seed=self.config.seed,
+            subquestions=syn.subquestions,
+            threshold=syn.dedup_threshold,
+            max_retries=syn.max_retries,
+            temperature=syn.temperature,
+            top_p=syn.top_p,
+            max_tokens=syn.max_tokens,
+            seed=self.config.seed,
         )
         indices = self.ctx.plan.synthesis_samples(shard, syn.count)
         samples = synthesize(self.backend(syn.backend), self.areas, indices, self.config.seed, settings)
@@ -119,24 +138,50 @@ class SeedStage(Stage):
 
     def _sample_outputs(self, smp: SynthSample) -> Iterator[Output]:
         seed = self.config.seed
-        info = {"sample": smp.index, "area": smp.area, "background": smp.background, "attempts": smp.attempts, "similarity": round(smp.similarity, 4)}
+        info = {
+            "sample": smp.index,
+            "area": smp.area,
+            "background": smp.background,
+            "attempts": smp.attempts,
+            "similarity": round(smp.similarity, 4),
+        }
         if smp.problem is not None:
-            empty = Problem(question=smp.background, answer="", kind=AnswerKind.FREE_FORM.value, meta={"mindgym": info})
+            empty = Problem(
+                question=smp.background, answer="", kind=AnswerKind.FREE_FORM.value, meta={"mindgym": info}
+            )
             index = SUB_STRIDE * smp.index
-            rec = Record(id=Record.make_id("mindgym", seed, index, empty), source="mindgym", seed=seed, index=index, level=1, problem=empty,
-                         meta={"llm": {**smp.problem.as_meta(), "replies": smp.raw}})
-            yield Rejection(rec, self.name, smp.problem.reason, f"{smp.problem.detail}; raw: {smp.problem.raw[:1000]!r}")
+            rec = Record(
+                id=Record.make_id("mindgym", seed, index, empty),
+                source="mindgym",
+                seed=seed,
+                index=index,
+                level=1,
+                problem=empty,
+                meta={"llm": {**smp.problem.as_meta(), "replies": smp.raw}},
+            )
+            yield Rejection(
+                rec, self.name, smp.problem.reason, f"{smp.problem.detail}; raw: {smp.problem.raw[:1000]!r}"
+            )
             return
         for k, sq in enumerate(smp.subquestions):
             problem = Problem(
                 question=f"{smp.background}\n\n{sq.question}",
                 answer=sq.answer,
                 kind=infer_kind(sq.answer),
-                meta={"mindgym": {**info, "sub": k, "subs": len(smp.subquestions), "sub_question": sq.question}},
+                meta={
+                    "mindgym": {**info, "sub": k, "subs": len(smp.subquestions), "sub_question": sq.question}
+                },
             )
             index = SUB_STRIDE * smp.index + k
-            yield Record(id=Record.make_id("mindgym", seed, index, problem), source="mindgym", seed=seed, index=index, level=1,
-                         problem=problem, meta={"llm": {"notes": smp.notes}} if smp.notes else {})
+            yield Record(
+                id=Record.make_id("mindgym", seed, index, problem),
+                source="mindgym",
+                seed=seed,
+                index=index,
+                level=1,
+                problem=problem,
+                meta={"llm": {"notes": smp.notes}} if smp.notes else {},
+            )
 
 
 STAGES.register(SeedStage.name, SeedStage)

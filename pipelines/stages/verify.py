@@ -40,7 +40,9 @@ class VerifyStage(Stage):
         cfg, checker = self.config.verify, self.ctx.checker
         golds = checker.gold_verdicts(records)
         need = [i for i, g in enumerate(golds) if g is None]
-        pairs = [(records[i], stated_gold(records[i])) for i in need] + [(rec, t.text) for rec in records for t in rec.traces]
+        pairs = [(records[i], stated_gold(records[i])) for i in need] + [
+            (rec, t.text) for rec in records for t in rec.traces
+        ]
         checked = checker.check(pairs, self.tag)
         for i, v in zip(need, checked, strict=False):
             golds[i] = v
@@ -50,13 +52,23 @@ class VerifyStage(Stage):
             for t in rec.traces:
                 t.verdict = next(verdicts)
             if not gold.passed:
-                yield Rejection(rec, self.name, "unverifiable_gold", f"gold {rec.problem.answer!r} does not verify against itself: {gold.reason} {gold.detail}")
+                yield Rejection(
+                    rec,
+                    self.name,
+                    "unverifiable_gold",
+                    f"gold {rec.problem.answer!r} does not verify against itself: {gold.reason} {gold.detail}",
+                )
                 continue
             passed = sum(t.verdict.passed for t in rec.traces if t.verdict is not None)
             rec.scores["teacher_pass_rate"] = passed / len(rec.traces) if rec.traces else 0.0
             if cfg.require_passing_trace and not passed:
                 why = Counter(t.verdict.reason for t in rec.traces if t.verdict is not None)
-                yield Rejection(rec, self.name, "no_correct_trace", ", ".join(f"{k}×{v}" for k, v in sorted(why.items())) or "no traces")
+                yield Rejection(
+                    rec,
+                    self.name,
+                    "no_correct_trace",
+                    ", ".join(f"{k}×{v}" for k, v in sorted(why.items())) or "no traces",
+                )
                 continue
             yield rec
 

@@ -25,11 +25,11 @@ import pytest
 
 from reasonmill.config import BuildConfig, validate_config
 from reasonmill.generators.teacher import ProgrammaticTeacher
-from reasonmill.testing.loopback import Faults, LoopbackServer, ReplyRequest
 from reasonmill.pipelines.context import make_context
 from reasonmill.pipelines.stages.compose import ComposeStage
 from reasonmill.pipelines.stages.seeds import SeedStage
 from reasonmill.records import Record
+from reasonmill.testing.loopback import Faults, LoopbackServer, ReplyRequest
 
 
 def h(*parts: object) -> int:

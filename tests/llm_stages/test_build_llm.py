@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from reasonmill.testing.loopback import Faults
 from reasonmill.pipelines.backends import CACHE_FILE
 from reasonmill.pipelines.runner import build
 from reasonmill.pipelines.stages import STAGE_ORDER
+from reasonmill.testing.loopback import Faults
 
 LLM_REASONS = {"malformed_reply", "truncated_reply", "request_failed", "inconsistent_answer", "duplicate_background"}
 FAULTS = Faults(rate_limit_prob=0.05, retry_after_s=0.05, drop_prob=0.03, malformed_prob=0.03, truncate_prob=0.04, seed=7)
@@ -69,7 +69,7 @@ def test_llm_build_under_faults_loses_no_row_and_reruns_from_cache(tmp_path, wor
                for r in pq.read_table(f, columns=["meta"]).to_pylist()]
     assert sum(revised) > 0  # the LLM reviser's rollouts were verified and accepted
     scored = [r for f in sorted((out / "score").glob("shard-*.parquet")) for r in pq.read_table(f, columns=["scores"]).to_pylist()]
-    assert scored and all(0.2 <= dict(r["scores"])["pass_rate"] <= 0.8 for r in scored)
+    assert scored and all(0.2 <= {s["name"]: s["value"] for s in r["scores"]}["pass_rate"] <= 0.8 for r in scored)
     rows = corpus(out)
     assert rows and len(rows) == stages["score"]["counts"]["written"]
     assert {"mindgym", "arithmetic_chain"} & {r["source"] for r in rows}

@@ -11,15 +11,6 @@ import pytest
 
 from reasonmill.config import validate_config
 from reasonmill.errors import ConfigError
-from reasonmill.generators.llm_tasks.multihop import (
-    COMPOSE_MARKER,
-    ComposeJob,
-    check_consistency,
-    compose_many,
-    compose_one,
-    parse_compose,
-    render_compose,
-)
 from reasonmill.generators.llm_tasks.mindgym import (
     AREAS,
     BACKGROUND_MARKER,
@@ -30,6 +21,15 @@ from reasonmill.generators.llm_tasks.mindgym import (
     render_background,
     render_subquestions,
     synthesize,
+)
+from reasonmill.generators.llm_tasks.multihop import (
+    COMPOSE_MARKER,
+    ComposeJob,
+    check_consistency,
+    compose_many,
+    compose_one,
+    parse_compose,
+    render_compose,
 )
 from reasonmill.generators.llm_tasks.parsing import (
     ParseError,
