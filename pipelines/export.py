@@ -106,18 +106,10 @@ def preference_row(rec: Record) -> dict[str, Any] | None:
     if good is None or not wrong:
         return None
     bad = min(wrong, key=lambda t: t.tokens)
-    return {
-        "id": rec.id,
-        "prompt": rec.problem.question,
-        "chosen": good.text,
-        "rejected": bad.text,
-        "solution": rec.problem.answer,
-    }
+    return {"id": rec.id, "prompt": rec.problem.question, "chosen": good.text, "rejected": bad.text, "solution": rec.problem.answer}
 
 
-def write_rotated(
-    rows: list[dict[str, Any]], folder: Path, schema: pa.Schema, rows_per_file: int
-) -> dict[str, str]:
+def write_rotated(rows: list[dict[str, Any]], folder: Path, schema: pa.Schema, rows_per_file: int) -> dict[str, str]:
     """Write rows into `folder/shard-NNNNN.parquet` files of at most `rows_per_file` rows.
 
     Returns file name → SHA-256. Stale files from an earlier export with more files are removed.
@@ -146,9 +138,4 @@ def export_corpus(records: Iterable[Record], out: Path, rows_per_file: int) -> d
             prefs.append(pref)
     corpus_files = write_rotated(rows, out / "corpus", CORPUS_SCHEMA, rows_per_file)
     pref_files = write_rotated(prefs, out / "preference", PREFERENCE_SCHEMA, rows_per_file) if prefs else {}
-    return {
-        "rows": len(rows),
-        "preference_pairs": len(prefs),
-        "files": corpus_files,
-        "preference_files": pref_files,
-    }
+    return {"rows": len(rows), "preference_pairs": len(prefs), "files": corpus_files, "preference_files": pref_files}

@@ -73,18 +73,8 @@ def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
     levels = sorted(after)
     fig, ax = plt.subplots(figsize=(7, 4))
     w = 0.38
-    ax.bar(
-        [lv - w / 2 for lv in levels],
-        [sum(before[lv]) / len(before[lv]) for lv in levels],
-        w,
-        label="teacher trace (shortest correct)",
-    )
-    ax.bar(
-        [lv + w / 2 for lv in levels],
-        [sum(after[lv]) / len(after[lv]) for lv in levels],
-        w,
-        label="corpus trace (after Retro-Search)",
-    )
+    ax.bar([lv - w / 2 for lv in levels], [sum(before[lv]) / len(before[lv]) for lv in levels], w, label="teacher trace (shortest correct)")
+    ax.bar([lv + w / 2 for lv in levels], [sum(after[lv]) / len(after[lv]) for lv in levels], w, label="corpus trace (after Retro-Search)")
     ax.set_xlabel("level")
     _save(fig, ax, path, "Retro-Search: trace length per level", "mean tokens")
 
@@ -136,18 +126,8 @@ def dataset_card(manifest: dict[str, Any]) -> str:
     for name, s in stages.items():
         c = s["counts"]
         reasons = ", ".join(f"{k}: {v}" for k, v in c["reasons"].items()) or "-"
-        lines.append(
-            f"| {name} | {c['read']} | {c['created']} | {c['written']} | {c['rejected']} | {reasons} |"
-        )
-    lines += [
-        "",
-        "## Plots",
-        "",
-        "![difficulty](report/difficulty.png)",
-        "![retro-search](report/retro_search.png)",
-        "![rejections](report/rejections.png)",
-        "",
-    ]
+        lines.append(f"| {name} | {c['read']} | {c['created']} | {c['written']} | {c['rejected']} | {reasons} |")
+    lines += ["", "## Plots", "", "![difficulty](report/difficulty.png)", "![retro-search](report/retro_search.png)", "![rejections](report/rejections.png)", ""]
     return "\n".join(lines)
 
 
