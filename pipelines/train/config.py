@@ -97,6 +97,8 @@ class TrainConfig(BaseModel):
         """The corpus subset this run reads."""
         if self.subset:
             return self.subset
+        if self.trainer == "sft" and self.curriculum and self.curriculum.name == "mindgym":
+            return "records"  # MindGYM builds its stages from question, trace and answer
         if self.trainer == "sft" and self.curriculum and self.curriculum.name == "masked_thought":
             return "prompt_completion"  # Masked Thought masks response tokens: needs the prompt/response split
         return DEFAULT_SUBSET[self.trainer]
