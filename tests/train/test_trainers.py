@@ -54,7 +54,8 @@ def test_dpo_cli_with_explicit_reference(pref_build, tiny_model, tmp_path):
 def test_dpo_on_empty_preference_subset_is_one_clear_line(small_build, tiny_model, tmp_path):
     res = runner.invoke(app, ["train", "dpo", str(small_build), "--model", str(tiny_model), "--out", str(tmp_path / "x")])
     assert res.exit_code == 2
-    assert "subset 'preference' has 0 rows" in res.output and "Traceback" not in res.output
+    text = " ".join(res.output.split())
+    assert "subset 'preference' has 0 rows" in text and "Traceback" not in text
 
 
 def test_dpo_reference_for_an_in_memory_model(pref_build, tiny_model, tmp_path):
@@ -134,7 +135,9 @@ def test_sft_masked_thought_collator_in_trainer(small_build, tiny_model, tmp_pat
     assert cfg.subset_name == "prompt_completion"
     trainer.train()
     c = trainer.data_collator
-    assert c.total_steps == 3 and c.step == 2 and c.last_prob == pytest.approx(0.4 * 2 / 2)
+    # p(step) = 0.4·step/2; accelerate collates the next batch one step ahead, so the last batch used p(1) or p(2)
+    assert c.total_steps == 3 and c.step == 2 and round(c.last_prob, 6) in (0.2, 0.4)
+    assert c.last_masked > 0 and c.last_masked < c.last_response_tokens
 
 
 def test_sft_mindgym_trains_stages_in_order(small_build, tiny_model, tmp_path):

@@ -6,7 +6,8 @@ predict every token, from a perturbed context. p rises linearly from 0 to `max_p
 default; the research uses 0.2–0.4) over the first `warmup_fraction` (2/3) of the steps and then
 stays there. Prompt tokens are never masked. Hooked into TRL's SFTTrainer as a data collator that
 wraps TRL's own, plus a callback that tells it the current step (keep `dataloader_num_workers=0`
-so the collator sees the step).
+so the collator sees the step). accelerate's dataloader collates the next batch one step ahead, so the
+probability applied lags the schedule by at most one step.
 """
 
 from __future__ import annotations
