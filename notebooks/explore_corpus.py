@@ -38,7 +38,9 @@ print("rejections:", manifest["rejections"])
 # ## Difficulty and trace length
 
 # %%
-rows = ds.select_columns(["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]).to_list()
+rows = ds.select_columns(
+    ["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]
+).to_list()
 figures = OUT / "report"
 figures.mkdir(exist_ok=True)
 plot_difficulty(rows, figures / "notebook_difficulty.png")

@@ -48,6 +48,7 @@ print(f"GRPO: {grpo['steps']} steps, SEC Q = {grpo['curriculum_state']['q']}")
 # %% [markdown]
 # ## Loss and reward curves
 
+
 # %%
 def log_rows(run: str) -> list[dict]:
     return [json.loads(x) for x in (RUNS / run / "logs" / "train_log.jsonl").read_text().splitlines()]
@@ -66,4 +67,6 @@ fig.tight_layout()
 figures = OUT / "report"
 figures.mkdir(exist_ok=True)
 fig.savefig(figures / "notebook_training.png", dpi=100)
-print(f"SFT loss {sft_log[0]['loss']:.3f} -> {sft_log[-1]['loss']:.3f}; plot: {figures / 'notebook_training.png'}")
+print(
+    f"SFT loss {sft_log[0]['loss']:.3f} -> {sft_log[-1]['loss']:.3f}; plot: {figures / 'notebook_training.png'}"
+)

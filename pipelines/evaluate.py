@@ -52,10 +52,14 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _pick(columns: set[str], given: str | None, candidates: tuple[str, ...], what: str, path: Path) -> str | None:
+def _pick(
+    columns: set[str], given: str | None, candidates: tuple[str, ...], what: str, path: Path
+) -> str | None:
     if given:
         if given not in columns:
-            raise ReasonmillError(f"{path}: no column {given!r} for the {what} (columns: {', '.join(sorted(columns))})")
+            raise ReasonmillError(
+                f"{path}: no column {given!r} for the {what} (columns: {', '.join(sorted(columns))})"
+            )
         return given
     return next((c for c in candidates if c in columns), None)
 
@@ -127,7 +131,9 @@ def make_eval_backend(
         except ImportError:
             if engine == "vllm":
                 raise ReasonmillError("--engine vllm: vllm is not importable in this environment") from None
-    return make_backend({"kind": "transformers", "model_path": target, "device": device, "batch_size": batch_size})
+    return make_backend(
+        {"kind": "transformers", "model_path": target, "device": device, "batch_size": batch_size}
+    )
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -158,7 +164,9 @@ def summarise(per_question: list[dict[str, Any]], samples: int) -> dict[str, Any
         "unchecked": sum(q["unchecked"] for q in per_question),
     }
     for k in _ks(samples):
-        out[f"pass@{k}"] = sum(pass_at_k(len(q["correct"]), sum(q["correct"]), k) for q in per_question) / len(per_question)
+        out[f"pass@{k}"] = sum(
+            pass_at_k(len(q["correct"]), sum(q["correct"]), k) for q in per_question
+        ) / len(per_question)
     return out
 
 
@@ -184,9 +192,16 @@ def evaluate(
     from reasonmill.verifiers.rewards import require_known_kinds
 
     sampling = SamplingParams(
-        n=samples, temperature=temperature if samples == 1 else max(temperature, 0.6), max_tokens=max_tokens, seed=seed
+        n=samples,
+        temperature=temperature if samples == 1 else max(temperature, 0.6),
+        max_tokens=max_tokens,
+        seed=seed,
     )
-    results: dict[str, Any] = {"model": getattr(backend, "model_id", ""), "samples": samples, "benchmarks": {}}
+    results: dict[str, Any] = {
+        "model": getattr(backend, "model_id", ""),
+        "samples": samples,
+        "benchmarks": {},
+    }
     sample_rows: list[dict[str, Any]] = []
     for bench in benches:
         path = Path(bench)
@@ -194,7 +209,9 @@ def evaluate(
         require_known_kinds([r["kind"] for r in rows], str(path))
         convs = [[{"role": "user", "content": f"{r['question']}\n\n{instruction}".strip()}] for r in rows]
         gens = backend.generate(convs, sampling)
-        items = [CheckItem(r["kind"], r["answer"], c.text) for r, cs in zip(rows, gens, strict=True) for c in cs]
+        items = [
+            CheckItem(r["kind"], r["answer"], c.text) for r, cs in zip(rows, gens, strict=True) for c in cs
+        ]
         verdicts = iter(check_many(items, workers=workers, timeout_s=timeout_s))
         per_q = []
         for r, cs in zip(rows, gens, strict=True):
@@ -209,7 +226,14 @@ def evaluate(
             )
             for c, v in zip(cs, vs, strict=True):
                 sample_rows.append(
-                    {"bench": path.name, "id": r["id"], "correct": v.passed, "reason": v.reason, "text": c.text, "finish": c.finish_reason}
+                    {
+                        "bench": path.name,
+                        "id": r["id"],
+                        "correct": v.passed,
+                        "reason": v.reason,
+                        "text": c.text,
+                        "finish": c.finish_reason,
+                    }
                 )
         entry: dict[str, Any] = {"file": str(path), **summarise(per_q, samples)}
         for key in ("subject", "level"):
@@ -230,7 +254,11 @@ def results_markdown(results: dict[str, Any]) -> str:
     lines = [f"# eval: {results['model']} ({results['samples']} sample(s) per question)", ""]
     for name, b in results["benchmarks"].items():
         keys = [k for k in b if k.startswith("pass@")]
-        lines += [f"## {name}", "", "| group | questions | accuracy | " + " | ".join(keys) + " | mean length | unchecked |"]
+        lines += [
+            f"## {name}",
+            "",
+            "| group | questions | accuracy | " + " | ".join(keys) + " | mean length | unchecked |",
+        ]
         lines.append("|---" * (5 + len(keys)) + "|")
 
         def row(label: str, s: dict[str, Any], keys: list[str] = keys) -> str:

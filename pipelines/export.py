@@ -147,11 +147,22 @@ def subset_rows(rec: Record) -> dict[str, dict[str, Any]]:
     if good is None:
         return {}
     q = rec.problem.question
-    prov = {"source": rec.source, "level": rec.level, "difficulty": _difficulty(rec), "scores": dict(rec.scores)}
+    prov = {
+        "source": rec.source,
+        "level": rec.level,
+        "difficulty": _difficulty(rec),
+        "scores": dict(rec.scores),
+    }
     rows: dict[str, dict[str, Any]] = {
         "sft": {"id": rec.id, "messages": _user(q) + _assistant(good.text), **prov},
         "prompt_completion": {"id": rec.id, "prompt": _user(q), "completion": _assistant(good.text), **prov},
-        "grpo": {"id": rec.id, "prompt": _user(q), "solution": rec.problem.answer, "kind": rec.problem.kind, **prov},
+        "grpo": {
+            "id": rec.id,
+            "prompt": _user(q),
+            "solution": rec.problem.answer,
+            "kind": rec.problem.kind,
+            **prov,
+        },
         "records": {
             "id": rec.id,
             "source": rec.source,
@@ -170,7 +181,9 @@ def subset_rows(rec: Record) -> dict[str, dict[str, Any]]:
             "verifier": good.verdict.verifier if good.verdict else "",
             "n_traces": len(rec.traces),
             "n_correct": sum(1 for t in rec.traces if t.verdict is not None and t.verdict.passed),
-            "n_wrong": sum(1 for t in rec.traces if t.verdict is not None and not t.verdict.passed and t.verdict.checked),
+            "n_wrong": sum(
+                1 for t in rec.traces if t.verdict is not None and not t.verdict.passed and t.verdict.checked
+            ),
             "difficulty": prov["difficulty"],
             "scores": prov["scores"],
         },
@@ -193,7 +206,9 @@ def _write_empty(path: Path, schema: pa.Schema) -> None:
         pass
 
 
-def write_rotated(rows: list[dict[str, Any]], folder: Path, schema: pa.Schema, rows_per_file: int) -> dict[str, str]:
+def write_rotated(
+    rows: list[dict[str, Any]], folder: Path, schema: pa.Schema, rows_per_file: int
+) -> dict[str, str]:
     """Write rows into `folder/shard-NNNNN.parquet` files of at most `rows_per_file` rows.
 
     No rows still writes one empty file with the schema (an empty subset is declared, not missing).
@@ -246,7 +261,10 @@ def export_corpus(records: Iterable[Record], out: Path, rows_per_file: int) -> d
     flat: dict[str, str] = {}
     for name in SUBSETS:
         files = write_rotated(rows[name], out / "corpus" / name, schemas[name], rows_per_file)
-        subsets[name] = {"rows": len(rows[name]), "files": {f"corpus/{name}/{f}": d for f, d in files.items()}}
+        subsets[name] = {
+            "rows": len(rows[name]),
+            "files": {f"corpus/{name}/{f}": d for f, d in files.items()},
+        }
         flat.update({f"{name}/{f}": d for f, d in files.items()})
     return {
         "subsets": subsets,

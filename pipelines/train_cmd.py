@@ -7,7 +7,7 @@
 
 CORPUS is a build folder or its corpus/ folder; MODEL a local folder or a model name. CONFIG is an
 optional YAML file with any `TrainConfig` field; command-line options win over it. Multi-GPU:
-`accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m reasonmill.pipelines.train_cmd
+`accelerate launch --config_file data/configs/accelerate/multi_gpu.yaml -m reasonmill.pipelines.train_cmd
 grpo CORPUS --model MODEL --out DIR`. Bad input prints one line naming the field or file, exit code 2.
 """
 
@@ -21,7 +21,9 @@ from rich.console import Console
 
 from reasonmill.errors import ReasonmillError
 
-train_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train on a corpus with TRL: sft, dpo, grpo.")
+train_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Train on a corpus with TRL: sft, dpo, grpo."
+)
 console = Console()
 
 
@@ -33,17 +35,23 @@ def _fail(exc: Exception) -> None:
 Corpus = Annotated[Path, typer.Argument(help="A build folder or its corpus/ folder.")]
 Config = Annotated[Path | None, typer.Argument(help="Optional YAML file of train-config fields.")]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Local model folder or model name.")]
-Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder: checkpoints, logs, final model.")]
+Out = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Output folder: checkpoints, logs, final model.")
+]
 MaxSteps = Annotated[int | None, typer.Option(help="Optimiser steps (-1: run the epochs).")]
 Epochs = Annotated[float | None, typer.Option(help="Epochs over the subset.")]
-LR = Annotated[float | None, typer.Option("--lr", "--learning-rate", help="Learning rate (TRL's default per trainer).")]
+LR = Annotated[
+    float | None, typer.Option("--lr", "--learning-rate", help="Learning rate (TRL's default per trainer).")
+]
 Batch = Annotated[int | None, typer.Option(help="Per-device batch size.")]
 Accum = Annotated[int | None, typer.Option("--grad-accum", help="Gradient accumulation steps.")]
 MaxLen = Annotated[int | None, typer.Option(help="SFT/DPO: longest tokenised sequence.")]
 Lora = Annotated[bool, typer.Option("--lora", help="Train a LoRA adapter (peft) instead of all weights.")]
 LoraR = Annotated[int | None, typer.Option(help="LoRA rank (with --lora).")]
 BF16 = Annotated[str | None, typer.Option(help="bf16: auto (when the device has it), true, false.")]
-Resume = Annotated[str | None, typer.Option(help="'latest' (newest checkpoint in --out) or a checkpoint folder.")]
+Resume = Annotated[
+    str | None, typer.Option(help="'latest' (newest checkpoint in --out) or a checkpoint folder.")
+]
 SaveSteps = Annotated[int | None, typer.Option(help="Save a checkpoint every N steps.")]
 Seed = Annotated[int | None, typer.Option(help="Random seed.")]
 Curriculum = Annotated[str | None, typer.Option(help="Curriculum name (see `reasonmill train curricula`).")]
@@ -52,7 +60,9 @@ ReportTo = Annotated[str | None, typer.Option(help="Comma list of jsonl, tensorb
 Limit = Annotated[int | None, typer.Option(help="Use only the first N rows (smoke runs).")]
 
 
-def _run(trainer: str, corpus: Path, config: Path | None, model: str | None, out: Path | None, **opts: Any) -> None:
+def _run(
+    trainer: str, corpus: Path, config: Path | None, model: str | None, out: Path | None, **opts: Any
+) -> None:
     from reasonmill.pipelines.train import load_train_config, train
 
     lora = opts.pop("lora", False)
@@ -61,7 +71,13 @@ def _run(trainer: str, corpus: Path, config: Path | None, model: str | None, out
     report_to = opts.pop("report_to", None)
     resume = opts.pop("resume", None)
     try:
-        overrides: dict[str, Any] = {"trainer": trainer, "corpus": str(corpus), "model": model, "out": str(out) if out else None, **opts}
+        overrides: dict[str, Any] = {
+            "trainer": trainer,
+            "corpus": str(corpus),
+            "model": model,
+            "out": str(out) if out else None,
+            **opts,
+        }
         if lora or lora_r:
             overrides["lora"] = {"r": lora_r} if lora_r else {}
         if curriculum:
@@ -159,10 +175,16 @@ def grpo(
     num_generations: Annotated[int | None, typer.Option(help="Completions per prompt.")] = None,
     max_completion_length: Annotated[int | None, typer.Option(help="Longest generated completion.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
-    rewards: Annotated[str | None, typer.Option(help="Comma list of reward names (accuracy, format, length_aware).")] = None,
+    rewards: Annotated[
+        str | None, typer.Option(help="Comma list of reward names (accuracy, format, length_aware).")
+    ] = None,
     beta: Annotated[float | None, typer.Option(help="KL coefficient (default 0).")] = None,
-    use_vllm: Annotated[bool, typer.Option("--use-vllm", help="Generate with vLLM (TRL's use_vllm).")] = False,
-    vllm_mode: Annotated[str | None, typer.Option(help="colocate, or server (a running `trl vllm-serve`).")] = None,
+    use_vllm: Annotated[
+        bool, typer.Option("--use-vllm", help="Generate with vLLM (TRL's use_vllm).")
+    ] = False,
+    vllm_mode: Annotated[
+        str | None, typer.Option(help="colocate, or server (a running `trl vllm-serve`).")
+    ] = None,
     vllm_server: Annotated[str | None, typer.Option(help="vLLM server base URL (vllm_mode=server).")] = None,
     lora: Lora = False,
     lora_r: LoraR = None,
@@ -205,16 +227,32 @@ def curricula() -> None:
 
 
 def eval_command(
-    target: Annotated[str, typer.Argument(help="A local model folder, or an OpenAI-compatible base URL (http://host:port/v1).")],
-    bench: Annotated[list[Path], typer.Option("--bench", "-b", help="Benchmark file (JSONL or Parquet); repeatable.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for eval.json, eval.md, eval.png, samples.jsonl.")] = None,
+    target: Annotated[
+        str,
+        typer.Argument(help="A local model folder, or an OpenAI-compatible base URL (http://host:port/v1)."),
+    ],
+    bench: Annotated[
+        list[Path], typer.Option("--bench", "-b", help="Benchmark file (JSONL or Parquet); repeatable.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for eval.json, eval.md, eval.png, samples.jsonl."),
+    ] = None,
     model_name: Annotated[str | None, typer.Option(help="Model name to request from an endpoint.")] = None,
-    engine: Annotated[str, typer.Option(help="Local models: auto (vLLM when importable), vllm, transformers.")] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="Local models: auto (vLLM when importable), vllm, transformers.")
+    ] = "auto",
     samples: Annotated[int, typer.Option(help="Completions per question (pass@k up to this k).")] = 1,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature (at least 0.6 when samples > 1).")] = 0.0,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature (at least 0.6 when samples > 1).")
+    ] = 0.0,
     max_tokens: Annotated[int, typer.Option(help="Longest completion.")] = 1024,
-    question_column: Annotated[str | None, typer.Option(help="Question column (default: question/problem/prompt).")] = None,
-    answer_column: Annotated[str | None, typer.Option(help="Answer column (default: answer/final_answer/solution).")] = None,
+    question_column: Annotated[
+        str | None, typer.Option(help="Question column (default: question/problem/prompt).")
+    ] = None,
+    answer_column: Annotated[
+        str | None, typer.Option(help="Answer column (default: answer/final_answer/solution).")
+    ] = None,
     kind: Annotated[str, typer.Option(help="Answer kind when the file has no `kind` column.")] = "math",
     limit: Annotated[int | None, typer.Option(help="First N questions of each file.")] = None,
     workers: Annotated[int, typer.Option(help="Verifier worker processes.")] = 2,
@@ -235,7 +273,9 @@ def eval_command(
         return
     for name, b in res["benchmarks"].items():
         ks = " ".join(f"{k} {v:.3f}" for k, v in b.items() if k.startswith("pass@"))
-        console.print(f"[bold]{name}[/]: {b['questions']} questions, accuracy {b['accuracy']:.3f}, {ks}, mean length {b['mean_length']:.1f}")
+        console.print(
+            f"[bold]{name}[/]: {b['questions']} questions, accuracy {b['accuracy']:.3f}, {ks}, mean length {b['mean_length']:.1f}"
+        )
     if out is not None:
         console.print(f"results: {out / 'eval.md'}, plot: {out / 'eval.png'}")
 

@@ -95,18 +95,30 @@ class AccuracyReward:
         default_kind: str = "math",
     ) -> None:
         require_known_kinds([default_kind], "default_kind")
-        self.workers, self.timeout_s, self.policy, self.default_kind = workers, timeout_s, policy, default_kind
+        self.workers, self.timeout_s, self.policy, self.default_kind = (
+            workers,
+            timeout_s,
+            policy,
+            default_kind,
+        )
         self._checked_kinds: set[str] = set()
 
-    def verdicts(self, completions: list[Any], solution: list[str], kind: list[str] | None = None) -> list[Any]:
+    def verdicts(
+        self, completions: list[Any], solution: list[str], kind: list[str] | None = None
+    ) -> list[Any]:
         """The verifier verdicts for each (completion, solution, kind), in order."""
-        kinds = [k or self.default_kind for k in kind] if kind is not None else [self.default_kind] * len(solution)
+        kinds = (
+            [k or self.default_kind for k in kind]
+            if kind is not None
+            else [self.default_kind] * len(solution)
+        )
         new = set(kinds) - self._checked_kinds
         if new:
             require_known_kinds(new, "reward 'kind' column")
             self._checked_kinds |= new
         items = [
-            CheckItem(k, str(s), completion_text(c)) for c, s, k in zip(completions, solution, kinds, strict=True)
+            CheckItem(k, str(s), completion_text(c))
+            for c, s, k in zip(completions, solution, kinds, strict=True)
         ]
         return shared_pool(self.workers, self.timeout_s, self.policy).check_many(items)
 
@@ -115,7 +127,8 @@ class AccuracyReward:
     ) -> list[float | None]:
         """Rewards aligned with `completions`."""
         return [
-            None if v.reason in _NO_SIGNAL else float(v.passed) for v in self.verdicts(completions, solution, kind)
+            None if v.reason in _NO_SIGNAL else float(v.passed)
+            for v in self.verdicts(completions, solution, kind)
         ]
 
 
@@ -186,7 +199,9 @@ class LengthAwareAccuracy(AccuracyReward):
         """Rewards aligned with `completions`; samples are grouped by prompt (by solution without prompts)."""
         acc = super().__call__(completions, solution, kind)
         keys = [repr(p) for p in prompts] if prompts is not None else [str(s) for s in solution]
-        lengths = [_length(c, completion_ids[i] if completion_ids else None) for i, c in enumerate(completions)]
+        lengths = [
+            _length(c, completion_ids[i] if completion_ids else None) for i, c in enumerate(completions)
+        ]
         groups: dict[str, list[int]] = defaultdict(list)
         for i, k in enumerate(keys):
             groups[k].append(i)

@@ -151,11 +151,15 @@ def jsonl_callback(path: Path) -> Any:
     class JsonlLogger(TrainerCallback):
         """Writes each logging step to `path` as one JSON line."""
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
             if not logs or not state.is_world_process_zero:
                 return
             row = {"step": state.global_step, "epoch": state.epoch, "time": time.time()}
-            row.update({k: v for k, v in logs.items() if isinstance(v, int | float | str | bool) or v is None})
+            row.update(
+                {k: v for k, v in logs.items() if isinstance(v, int | float | str | bool) or v is None}
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
@@ -170,12 +174,18 @@ def callbacks(config: TrainConfig) -> list[Any]:
     return []
 
 
-def finish(trainer: Any, config: TrainConfig, started: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def finish(
+    trainer: Any, config: TrainConfig, started: float, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Save the final model, write `train_summary.json`, return the summary; a non-finite loss is an error."""
     out = Path(config.out)
     history = trainer.state.log_history
     losses = [h["loss"] for h in history if "loss" in h]
-    final = history[-1].get("train_loss") if history and "train_loss" in history[-1] else (losses[-1] if losses else None)
+    final = (
+        history[-1].get("train_loss")
+        if history and "train_loss" in history[-1]
+        else (losses[-1] if losses else None)
+    )
     trainer.save_model(str(out / "final"))
     summary = {
         "trainer": config.trainer,
@@ -198,4 +208,14 @@ def finish(trainer: Any, config: TrainConfig, started: float, extra: dict[str, A
     return summary
 
 
-__all__ = ["bf16_enabled", "callbacks", "common_args", "finish", "load_model", "load_tokenizer", "peft_config", "resume_checkpoint", "trl_config"]
+__all__ = [
+    "bf16_enabled",
+    "callbacks",
+    "common_args",
+    "finish",
+    "load_model",
+    "load_tokenizer",
+    "peft_config",
+    "resume_checkpoint",
+    "trl_config",
+]

@@ -83,7 +83,9 @@ class TrainConfig(BaseModel):
     logging_steps: int = Field(1, ge=1)
     report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     curriculum: CurriculumSpec | None = None
-    rewards: list[str] = Field(default_factory=lambda: ["accuracy", "format"], description="GRPO reward names")
+    rewards: list[str] = Field(
+        default_factory=lambda: ["accuracy", "format"], description="GRPO reward names"
+    )
     reward_weights: list[float] | None = None
     reward_workers: int = Field(2, ge=1)
     reward_timeout_s: float = Field(10.0, gt=0)
@@ -100,7 +102,9 @@ class TrainConfig(BaseModel):
         if self.trainer == "sft" and self.curriculum and self.curriculum.name == "mindgym":
             return "records"  # MindGYM builds its stages from question, trace and answer
         if self.trainer == "sft" and self.curriculum and self.curriculum.name == "masked_thought":
-            return "prompt_completion"  # Masked Thought masks response tokens: needs the prompt/response split
+            return (
+                "prompt_completion"  # Masked Thought masks response tokens: needs the prompt/response split
+            )
         return DEFAULT_SUBSET[self.trainer]
 
     @property

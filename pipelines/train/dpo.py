@@ -14,7 +14,15 @@ import copy
 import time
 from typing import Any
 
-from reasonmill.pipelines.train.common import callbacks, finish, load_model, load_tokenizer, peft_config, resume_checkpoint, trl_config
+from reasonmill.pipelines.train.common import (
+    callbacks,
+    finish,
+    load_model,
+    load_tokenizer,
+    peft_config,
+    resume_checkpoint,
+    trl_config,
+)
 from reasonmill.pipelines.train.config import TrainConfig
 from reasonmill.pipelines.train.data import load_train_dataset
 
@@ -30,14 +38,22 @@ def reference_model(model: Any, config: TrainConfig) -> Any:
     return ref
 
 
-def build_dpo_trainer(config: TrainConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None) -> Any:
+def build_dpo_trainer(
+    config: TrainConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None
+) -> Any:
     """The configured DPO trainer; `model` may be an in-memory model (its reference is a copy)."""
     from trl import DPOConfig, DPOTrainer
 
-    ds = dataset if dataset is not None else load_train_dataset(config.corpus, config.subset_name, config.limit_rows)
+    ds = (
+        dataset
+        if dataset is not None
+        else load_train_dataset(config.corpus, config.subset_name, config.limit_rows)
+    )
     tok = tokenizer or load_tokenizer(config.model)
     model = model if model is not None else load_model(config)
-    args = trl_config(DPOConfig, config, max_length=config.max_length, beta=0.1 if config.beta is None else config.beta)
+    args = trl_config(
+        DPOConfig, config, max_length=config.max_length, beta=0.1 if config.beta is None else config.beta
+    )
     return DPOTrainer(
         model=model,
         ref_model=reference_model(model, config),

@@ -24,7 +24,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reasonmill.errors import ReasonmillError
-from reasonmill.pipelines.train.common import callbacks, finish, load_model, load_tokenizer, peft_config, resume_checkpoint, trl_config
+from reasonmill.pipelines.train.common import (
+    callbacks,
+    finish,
+    load_model,
+    load_tokenizer,
+    peft_config,
+    resume_checkpoint,
+    trl_config,
+)
 from reasonmill.pipelines.train.config import TrainConfig
 from reasonmill.pipelines.train.curricula import curriculum_params
 from reasonmill.pipelines.train.curricula.base import PromptScheduler
@@ -55,8 +63,16 @@ class RecordingReward:
 class CurriculumSampler:
     """TRL's RepeatSampler layout, with each generation batch's prompts chosen by a scheduler."""
 
-    def __init__(self, scheduler: PromptScheduler, prompts_per_batch: int, mini_repeat: int, repeat: int, batches: int) -> None:
-        self.scheduler, self.k, self.mini, self.repeat, self.batches = scheduler, prompts_per_batch, mini_repeat, repeat, batches
+    def __init__(
+        self, scheduler: PromptScheduler, prompts_per_batch: int, mini_repeat: int, repeat: int, batches: int
+    ) -> None:
+        self.scheduler, self.k, self.mini, self.repeat, self.batches = (
+            scheduler,
+            prompts_per_batch,
+            mini_repeat,
+            repeat,
+            batches,
+        )
 
     def __iter__(self) -> Iterator[int]:
         for _ in range(self.batches):
@@ -93,14 +109,21 @@ def merge_rollouts(parts: list[tuple[dict[str, Any], list[int]]], group: int, pa
     for key, first in outs[0].items():
         if not isinstance(first, torch.Tensor) or first.dim() == 0:
             continue
-        pieces = [o[key][torch.tensor(r, dtype=torch.long, device=o[key].device)] for o, r in zip(outs, rows_of, strict=True)]
+        pieces = [
+            o[key][torch.tensor(r, dtype=torch.long, device=o[key].device)]
+            for o, r in zip(outs, rows_of, strict=True)
+        ]
         if first.dim() >= 2:
             length = max(p.shape[1] for p in pieces)
             left = key.startswith("prompt")
             value = pad_id if key in ("prompt_ids", "completion_ids") else 0
             pieces = [_pad_to(p, length, value, left) for p in pieces]
         merged[key] = torch.cat(pieces, dim=0)
-    mask = merged["completion_mask"] if "tool_mask" not in merged else merged["completion_mask"] * merged["tool_mask"]
+    mask = (
+        merged["completion_mask"]
+        if "tool_mask" not in merged
+        else merged["completion_mask"] * merged["tool_mask"]
+    )
     merged["num_items_in_batch"] = mask.sum()
     return merged
 
@@ -137,7 +160,11 @@ def _trainer_class() -> type:
             ds = dataset if dataset is not None else self.train_dataset
             k = self.args.generation_batch_size // self.num_generations
             return CurriculumSampler(
-                self.scheduler, k, self.num_generations, self.num_iterations * self.args.steps_per_generation, max(1, len(ds) // k)
+                self.scheduler,
+                k,
+                self.num_generations,
+                self.num_iterations * self.args.steps_per_generation,
+                max(1, len(ds) // k),
             )
 
         def estimate_pass_rates(self, indices: list[int]) -> list[float]:
@@ -169,7 +196,9 @@ def _trainer_class() -> type:
                 corr = list(self.accuracy.last)
             else:
                 corr = self.accuracy(
-                    completions=comps, solution=[x["solution"] for x in inputs], kind=[x["kind"] for x in inputs]
+                    completions=comps,
+                    solution=[x["solution"] for x in inputs],
+                    kind=[x["kind"] for x in inputs],
                 )
             # correctness: length-aware accuracy is > 0 exactly when the answer verified
             rec["__correct__"] = [None if c is None else float(c > 0) for c in corr]
@@ -185,7 +214,9 @@ def _trainer_class() -> type:
                 self._observe(inputs, out["advantages"].tolist(), rec)
                 return out
             if self.accelerator.num_processes > 1:
-                raise ReasonmillError("online_filter runs on one process (it regroups rollouts); drop it or use one GPU")
+                raise ReasonmillError(
+                    "online_filter runs on one process (it regroups rollouts); drop it or use one GPU"
+                )
             filler = BatchFiller(len(inputs) // g, self.batch_filter)
             rounds: list[tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[Any]]]] = []
             batch = inputs
@@ -203,7 +234,11 @@ def _trainer_class() -> type:
             for r, j in chosen:
                 by_round.setdefault(r, []).append(j)
             parts = [(rounds[r][1], js) for r, js in sorted(by_round.items())]
-            merged = merge_rollouts(parts, g, self.processing_class.pad_token_id if hasattr(self.processing_class, "pad_token_id") else 0)
+            merged = merge_rollouts(
+                parts,
+                g,
+                self.processing_class.pad_token_id if hasattr(self.processing_class, "pad_token_id") else 0,
+            )
             kept_inputs: list[dict[str, Any]] = []
             kept_rec: dict[str, list[Any]] = {k: [] for k in rounds[0][2]}
             for r, js in sorted(by_round.items()):
@@ -217,7 +252,9 @@ def _trainer_class() -> type:
             self._observe(kept_inputs, merged["advantages"].tolist(), kept_rec)
             return merged
 
-        def _observe(self, inputs: list[dict[str, Any]], advantages: list[float], rec: dict[str, list[Any]]) -> None:
+        def _observe(
+            self, inputs: list[dict[str, Any]], advantages: list[float], rec: dict[str, list[Any]]
+        ) -> None:
             from accelerate.utils import gather_object
 
             from reasonmill.verifiers.extract import extract_answer
@@ -228,7 +265,8 @@ def _trainer_class() -> type:
             weights = list(self.reward_weights.tolist())
             names = [r.__name__ for r in self.recorders]
             local_total = [
-                sum(w * (rec[n][i] or 0.0) for w, n in zip(weights, names, strict=True)) for i in range(len(inputs))
+                sum(w * (rec[n][i] or 0.0) for w, n in zip(weights, names, strict=True))
+                for i in range(len(inputs))
             ]
             total = gather_object(local_total)
             if self.scheduler is not None:
@@ -251,9 +289,14 @@ def _trainer_class() -> type:
 
                 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-                folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+                folder = (
+                    Path(self._get_output_dir(trial=trial))
+                    / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+                )
                 if folder.is_dir():
-                    (folder / "curriculum_state.json").write_text(json.dumps(self.scheduler.state_dict(), default=list))
+                    (folder / "curriculum_state.json").write_text(
+                        json.dumps(self.scheduler.state_dict(), default=list)
+                    )
 
     return CurriculumGRPOTrainer
 
@@ -288,7 +331,9 @@ def build_grpo_trainer(config: TrainConfig, model: Any = None, tokenizer: Any = 
     accuracy = next((r for r in recorders if type(r.func) is AccuracyReward), None)
     accuracy = accuracy or next((r for r in recorders if isinstance(r.func, AccuracyReward)), None)
     if accuracy is None:  # the curricula need verifier correctness even when it is not a reward
-        accuracy = RecordingReward(AccuracyReward(workers=config.reward_workers, timeout_s=config.reward_timeout_s))
+        accuracy = RecordingReward(
+            AccuracyReward(workers=config.reward_workers, timeout_s=config.reward_timeout_s)
+        )
     vllm = config.vllm
     fields: dict[str, Any] = {
         "num_generations": config.num_generations,

@@ -13,7 +13,15 @@ import math
 import time
 from typing import Any
 
-from reasonmill.pipelines.train.common import callbacks, finish, load_model, load_tokenizer, peft_config, resume_checkpoint, trl_config
+from reasonmill.pipelines.train.common import (
+    callbacks,
+    finish,
+    load_model,
+    load_tokenizer,
+    peft_config,
+    resume_checkpoint,
+    trl_config,
+)
 from reasonmill.pipelines.train.config import TrainConfig
 from reasonmill.pipelines.train.curricula import curriculum_params
 from reasonmill.pipelines.train.data import load_rows, load_train_dataset
@@ -78,7 +86,9 @@ def build_sft_trainer(config: TrainConfig, model: Any = None, tokenizer: Any = N
         per_stage = None
         if config.max_steps > 0:
             world = args.world_size
-            per_stage = math.ceil(config.max_steps * config.batch_size * config.grad_accum * world / len(set(stages)))
+            per_stage = math.ceil(
+                config.max_steps * config.batch_size * config.grad_accum * world / len(set(stages))
+            )
         trainer.stage_sampler = StageOrderedSampler(stages, per_stage, config.seed)
     return trainer
 

@@ -12,8 +12,17 @@ from reasonmill.pipelines.train.curricula import CURRICULA, curriculum_params
 from reasonmill.pipelines.train.curricula.adcl import ADCLParams, ADCLScheduler
 from reasonmill.pipelines.train.curricula.bstar import Sample, balance_report, choose_config
 from reasonmill.pipelines.train.curricula.filtering import BatchFiller, FilterParams, pass_rates
-from reasonmill.pipelines.train.curricula.masked_thought import MaskedThoughtCollator, MaskedThoughtParams, mask_probability
-from reasonmill.pipelines.train.curricula.mindgym import STAGES, StageOrderedSampler, mindgym_rows, split_trace
+from reasonmill.pipelines.train.curricula.masked_thought import (
+    MaskedThoughtCollator,
+    MaskedThoughtParams,
+    mask_probability,
+)
+from reasonmill.pipelines.train.curricula.mindgym import (
+    STAGES,
+    StageOrderedSampler,
+    mindgym_rows,
+    split_trace,
+)
 from reasonmill.pipelines.train.curricula.sec import SECParams, SECScheduler, arm_labels
 
 
@@ -49,7 +58,9 @@ def test_sec_arm_choice_follows_the_updated_q():
         s.observe([10, 11, 0, 1], [0] * 4, [1.0, -1.0, 0.0, 0.0], [None] * 4)
     p = s.probabilities()
     q = s.q
-    assert p["hard"] == pytest.approx(math.exp(q["hard"] / 0.4) / (math.exp(q["hard"] / 0.4) + math.exp(q["easy"] / 0.4)))
+    assert p["hard"] == pytest.approx(
+        math.exp(q["hard"] / 0.4) / (math.exp(q["hard"] / 0.4) + math.exp(q["easy"] / 0.4))
+    )
     picks = Counter("hard" if i >= 10 else "easy" for i in s.next_prompts(2000))
     assert picks["hard"] / 2000 == pytest.approx(p["hard"], abs=0.04) and p["hard"] > 0.8
 
@@ -120,7 +131,9 @@ def test_masked_thought_masks_only_response_inputs_and_never_labels():
     torch = pytest.importorskip("torch")
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    examples = [{"input_ids": list(range(10, 30)), "labels": [-100] * 5 + list(range(15, 30))} for _ in range(8)]
+    examples = [
+        {"input_ids": list(range(10, 30)), "labels": [-100] * 5 + list(range(15, 30))} for _ in range(8)
+    ]
     c = MaskedThoughtCollator(DataCollatorForLanguageModeling(pad_token_id=0), mask_token_id=3, seed=1)
     c.step, c.total_steps = 200, 300  # p = 0.4
     batch = c(examples)
@@ -139,12 +152,18 @@ def test_masked_thought_masks_only_response_inputs_and_never_labels():
 
 
 def test_mindgym_four_stages_in_order():
-    rec = {"id": "r", "question": "Q?", "completion": "<think>\nT1\n\nT2\n</think>\n\nThe answer is \\boxed{7}."}
+    rec = {
+        "id": "r",
+        "question": "Q?",
+        "completion": "<think>\nT1\n\nT2\n</think>\n\nThe answer is \\boxed{7}.",
+    }
     assert split_trace(rec["completion"]) == ("T1\n\nT2", "The answer is \\boxed{7}.")
     rows = mindgym_rows([rec, {**rec, "id": "s"}])
     assert [r["stage"] for r in rows] == [0, 0, 1, 1, 2, 2, 3, 3] and len(STAGES) == 4
     s1, s2, s3, s4 = rows[0], rows[2], rows[4], rows[6]
-    assert "T1" in s1["prompt"][0]["content"] and s1["completion"][0]["content"] == "The answer is \\boxed{7}."
+    assert (
+        "T1" in s1["prompt"][0]["content"] and s1["completion"][0]["content"] == "The answer is \\boxed{7}."
+    )
     assert "\\boxed{7}" in s2["prompt"][0]["content"] and "T1" in s2["completion"][0]["content"]
     assert s3["prompt"][0]["content"] == "Q?" and s3["completion"][0]["content"] == rec["completion"]
     assert s4["prompt"][0]["content"] == "Q?" and "T1" not in s4["completion"][0]["content"]

@@ -40,7 +40,10 @@ def test_one_format_per_subset_and_conversational(small_build):
 
 
 def test_scores_are_typed_and_the_same_type_everywhere(small_build):
-    types = {name: pq.read_schema(next((small_build / "corpus" / name).glob("*.parquet"))).field("scores").type for name in SUBSETS}
+    types = {
+        name: pq.read_schema(next((small_build / "corpus" / name).glob("*.parquet"))).field("scores").type
+        for name in SUBSETS
+    }
     first = types["records"]
     assert str(first).startswith("struct<") and all(t == first for t in types.values())
     row = read_subset(small_build, "records").slice(0, 1).to_pylist()[0]

@@ -15,7 +15,10 @@ def conv(text: str) -> list[dict]:
 
 def test_accuracy_on_conversational_completions_and_unverifiable_gold():
     acc = AccuracyReward(workers=1, timeout_s=10)
-    out = acc([conv("so \\boxed{4}"), conv("\\boxed{5}"), "no answer here", conv("\\boxed{3}")], solution=["4", "4", "4", "\\frac{"])
+    out = acc(
+        [conv("so \\boxed{4}"), conv("\\boxed{5}"), "no answer here", conv("\\boxed{3}")],
+        solution=["4", "4", "4", "\\frac{"],
+    )
     assert out == [1.0, 0.0, 0.0, None]
     assert acc(["<answer>Yes</answer>"], solution=["yes"], kind=["exact"]) == [1.0]
 
@@ -51,7 +54,12 @@ def test_format_reward():
 def test_length_aware_prefers_short_correct_and_punishes_long_wrong():
     r = LengthAwareAccuracy(weight=1.0, workers=1)
     prompts = [[{"role": "user", "content": "q"}]] * 4
-    comps = [conv("\\boxed{4}"), conv("long " * 20 + "\\boxed{4}"), conv("\\boxed{5}"), conv("long " * 20 + "\\boxed{5}")]
+    comps = [
+        conv("\\boxed{4}"),
+        conv("long " * 20 + "\\boxed{4}"),
+        conv("\\boxed{5}"),
+        conv("long " * 20 + "\\boxed{5}"),
+    ]
     out = r(comps, solution=["4"] * 4, prompts=prompts)
     assert out[0] > out[1] > out[2] >= out[3]
     assert out[0] == pytest.approx(1.5) and out[2] == pytest.approx(0.0) and out[3] == pytest.approx(-0.5)

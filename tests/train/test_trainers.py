@@ -33,12 +33,38 @@ def summary(out):
 
 def test_sft_cli_checkpoints_and_resumes(small_build, tiny_model, tmp_path):
     out = tmp_path / "sft"
-    run("sft", str(small_build), "--model", str(tiny_model), "--out", str(out), "--max-steps", "2", *COMMON, "--max-length", "256")
+    run(
+        "sft",
+        str(small_build),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        *COMMON,
+        "--max-length",
+        "256",
+    )
     assert (out / "checkpoint-2").is_dir() and (out / "final" / "config.json").exists()
     assert summary(out)["steps"] == 2
     logs = [json.loads(line) for line in (out / "logs" / "train_log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in logs if "loss" in row] == [1, 2]
-    run("sft", str(small_build), "--model", str(tiny_model), "--out", str(out), "--max-steps", "3", *COMMON, "--max-length", "256", "--resume", "latest")
+    run(
+        "sft",
+        str(small_build),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--max-steps",
+        "3",
+        *COMMON,
+        "--max-length",
+        "256",
+        "--resume",
+        "latest",
+    )
     assert summary(out)["steps"] == 3 and (out / "checkpoint-3").is_dir()
     logs = [json.loads(line) for line in (out / "logs" / "train_log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in logs if "loss" in row] == [1, 2, 3]  # resumed at 2, not restarted
@@ -46,13 +72,27 @@ def test_sft_cli_checkpoints_and_resumes(small_build, tiny_model, tmp_path):
 
 def test_dpo_cli_with_explicit_reference(pref_build, tiny_model, tmp_path):
     out = tmp_path / "dpo"
-    run("dpo", str(pref_build), "--model", str(tiny_model), "--out", str(out), "--max-steps", "2", *COMMON, "--max-length", "256")
+    run(
+        "dpo",
+        str(pref_build),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        *COMMON,
+        "--max-length",
+        "256",
+    )
     s = summary(out)
     assert s["steps"] == 2 and s["subset"] == "preference" and (out / "checkpoint-2").is_dir()
 
 
 def test_dpo_on_empty_preference_subset_is_one_clear_line(small_build, tiny_model, tmp_path):
-    res = runner.invoke(app, ["train", "dpo", str(small_build), "--model", str(tiny_model), "--out", str(tmp_path / "x")])
+    res = runner.invoke(
+        app, ["train", "dpo", str(small_build), "--model", str(tiny_model), "--out", str(tmp_path / "x")]
+    )
     assert res.exit_code == 2
     text = " ".join(res.output.split())
     assert "subset 'preference' has 0 rows" in text and "Traceback" not in text
@@ -64,7 +104,15 @@ def test_dpo_reference_for_an_in_memory_model(pref_build, tiny_model, tmp_path):
     from reasonmill.pipelines.train.dpo import build_dpo_trainer
 
     model = AutoModelForCausalLM.from_config(AutoModelForCausalLM.from_pretrained(tiny_model).config)
-    cfg = TrainConfig(trainer="dpo", corpus=str(pref_build), model=str(tiny_model), out=str(tmp_path / "d"), max_steps=1, batch_size=2, report_to=[])
+    cfg = TrainConfig(
+        trainer="dpo",
+        corpus=str(pref_build),
+        model=str(tiny_model),
+        out=str(tmp_path / "d"),
+        max_steps=1,
+        batch_size=2,
+        report_to=[],
+    )
     trainer = build_dpo_trainer(cfg, model=model)
     assert trainer.ref_model is not None and trainer.ref_model is not trainer.model
     trainer.train()
@@ -73,7 +121,21 @@ def test_dpo_reference_for_an_in_memory_model(pref_build, tiny_model, tmp_path):
 
 def test_grpo_cli_checkpoints_and_resumes(small_build, tiny_model, tmp_path):
     out = tmp_path / "grpo"
-    args = ["grpo", str(small_build), "--model", str(tiny_model), "--out", str(out), *COMMON, "--num-generations", "4", "--max-completion-length", "16", "--limit-rows", "16"]
+    args = [
+        "grpo",
+        str(small_build),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        *COMMON,
+        "--num-generations",
+        "4",
+        "--max-completion-length",
+        "16",
+        "--limit-rows",
+        "16",
+    ]
     run(*args, "--max-steps", "2")
     assert summary(out)["steps"] == 2 and (out / "checkpoint-2").is_dir()
     run(*args, "--max-steps", "3", "--resume", "latest")

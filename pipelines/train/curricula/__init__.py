@@ -48,7 +48,10 @@ def curriculum_params(name: str, trainer: str, params: dict[str, Any] | None = N
     entry = CURRICULA.get(name)
     if trainer not in entry.trainers:
         ok = [n for n, e in CURRICULA.items() if trainer in e.trainers]
-        raise ConfigError("curriculum.name", f"'{name}' applies to {', '.join(entry.trainers)}, not {trainer}; for {trainer}: {', '.join(ok)}")
+        raise ConfigError(
+            "curriculum.name",
+            f"'{name}' applies to {', '.join(entry.trainers)}, not {trainer}; for {trainer}: {', '.join(ok)}",
+        )
     try:
         return entry.params.model_validate(params or {})
     except ValidationError as e:

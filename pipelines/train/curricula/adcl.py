@@ -78,5 +78,9 @@ class ADCLScheduler(PromptScheduler):
 
 CURRICULA.register(
     "adcl",
-    CurriculumEntry("Adaptive Difficulty Curriculum Learning: 4 chunks easy→hard, next chunk re-estimated", ADCLParams, ("grpo",)),
+    CurriculumEntry(
+        "Adaptive Difficulty Curriculum Learning: 4 chunks easy→hard, next chunk re-estimated",
+        ADCLParams,
+        ("grpo",),
+    ),
 )

@@ -33,7 +33,11 @@ class PromptScheduler:
         return out
 
     def observe(
-        self, indices: Sequence[int], rewards: Sequence[float], advantages: Sequence[float], correct: Sequence[float | None]
+        self,
+        indices: Sequence[int],
+        rewards: Sequence[float],
+        advantages: Sequence[float],
+        correct: Sequence[float | None],
     ) -> None:
         """Take the outcome of one rollout batch (one entry per completion); the default ignores it."""
 

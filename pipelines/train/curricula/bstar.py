@@ -71,11 +71,15 @@ def balance_report(queries: Sequence[Sequence[Sample]], threshold: float, n_star
         if selected:
             balance += min(len({s.answer for s in good}) / n_star, 1.0) * (len(good) / len(selected))
     n = len(queries)
-    return BalanceReport(passk / n, distinct / n, sel_correct / sel_total if sel_total else 0.0, balance / n, n)
+    return BalanceReport(
+        passk / n, distinct / n, sel_correct / sel_total if sel_total else 0.0, balance / n, n
+    )
 
 
 def choose_config(
-    samples_by_temperature: dict[float, Sequence[Sequence[Sample]]], thresholds: Iterable[float], n_star: int = 4
+    samples_by_temperature: dict[float, Sequence[Sequence[Sample]]],
+    thresholds: Iterable[float],
+    n_star: int = 4,
 ) -> tuple[float, float, BalanceReport]:
     """(temperature, threshold, report) with the highest balance score (ties: lower temperature, lower threshold)."""
     best: tuple[float, float, BalanceReport] | None = None
@@ -96,7 +100,12 @@ def group_samples(
     out = []
     for s in range(0, len(answers), group):
         out.append(
-            [Sample(a, c is not None and c > 0, float(r)) for a, c, r in zip(answers[s : s + group], correct[s : s + group], rewards[s : s + group], strict=True)]
+            [
+                Sample(a, c is not None and c > 0, float(r))
+                for a, c, r in zip(
+                    answers[s : s + group], correct[s : s + group], rewards[s : s + group], strict=True
+                )
+            ]
         )
     return out
 
@@ -108,7 +117,9 @@ def bstar_callback(monitor: Any) -> Any:
     class _BStar(TrainerCallback):
         """Logs B-STaR exploration/exploitation/balance from the latest rollouts."""
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
             rep = monitor.last
             if logs is not None and rep is not None and "loss" in logs:
                 logs.update(
@@ -140,5 +151,9 @@ class BStarMonitor:
 
 CURRICULA.register(
     "bstar",
-    CurriculumEntry("B-STaR monitor: pass@k, distinct correct answers, reward precision, balance score", BStarParams, ("grpo",)),
+    CurriculumEntry(
+        "B-STaR monitor: pass@k, distinct correct answers, reward precision, balance score",
+        BStarParams,
+        ("grpo",),
+    ),
 )

@@ -97,5 +97,9 @@ class BatchFiller:
 
 CURRICULA.register(
     "online_filter",
-    CurriculumEntry("Balanced online filtering: keep prompts with pass rate in [0.2, 0.8], refill the batch", FilterParams, ("grpo",)),
+    CurriculumEntry(
+        "Balanced online filtering: keep prompts with pass rate in [0.2, 0.8], refill the batch",
+        FilterParams,
+        ("grpo",),
+    ),
 )

@@ -25,7 +25,9 @@ class MaskedThoughtParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_prob: float = Field(0.4, ge=0.0, le=0.4, description="final masking probability (at most 0.4)")
     warmup_fraction: float = Field(2 / 3, gt=0.0, le=1.0, description="share of steps over which p rises")
-    mask_token_id: int | None = Field(None, description="token that replaces masked inputs (default: unk, else pad)")
+    mask_token_id: int | None = Field(
+        None, description="token that replaces masked inputs (default: unk, else pad)"
+    )
 
 
 def mask_probability(step: int, total_steps: int, params: MaskedThoughtParams) -> float:
@@ -39,7 +41,9 @@ def mask_probability(step: int, total_steps: int, params: MaskedThoughtParams) -
 class MaskedThoughtCollator:
     """Wraps a collator that yields `input_ids`/`labels`; masks response inputs, never labels."""
 
-    def __init__(self, base: Any, mask_token_id: int, params: MaskedThoughtParams | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, base: Any, mask_token_id: int, params: MaskedThoughtParams | None = None, seed: int = 0
+    ) -> None:
         self.base = base
         self.mask_token_id = int(mask_token_id)
         self.params = params or MaskedThoughtParams()
@@ -65,7 +69,11 @@ class MaskedThoughtCollator:
         ids = batch["input_ids"].clone()
         ids[masked] = self.mask_token_id
         batch["input_ids"] = ids
-        self.last_prob, self.last_masked, self.last_response_tokens = p, int(masked.sum()), int(response.sum())
+        self.last_prob, self.last_masked, self.last_response_tokens = (
+            p,
+            int(masked.sum()),
+            int(response.sum()),
+        )
         return batch
 
 
@@ -83,7 +91,9 @@ def step_callback(collator: MaskedThoughtCollator) -> Any:
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             collator.step = state.global_step
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
             if logs is not None and "loss" in logs:
                 logs["masked_thought/prob"] = collator.last_prob
 
@@ -92,5 +102,9 @@ def step_callback(collator: MaskedThoughtCollator) -> Any:
 
 CURRICULA.register(
     "masked_thought",
-    CurriculumEntry("Masked Thought: mask response inputs, p rising linearly to 0.4 over 2/3 of steps", MaskedThoughtParams, ("sft",)),
+    CurriculumEntry(
+        "Masked Thought: mask response inputs, p rising linearly to 0.4 over 2/3 of steps",
+        MaskedThoughtParams,
+        ("sft",),
+    ),
 )

@@ -46,7 +46,10 @@ def split_trace(text: str) -> tuple[str, str]:
 
 
 def _pc(user: str, assistant: str) -> dict[str, Any]:
-    return {"prompt": [{"role": "user", "content": user}], "completion": [{"role": "assistant", "content": assistant}]}
+    return {
+        "prompt": [{"role": "user", "content": user}],
+        "completion": [{"role": "assistant", "content": assistant}],
+    }
 
 
 def stage_row(stage: str, question: str, trace: str) -> dict[str, Any]:
@@ -55,7 +58,10 @@ def stage_row(stage: str, question: str, trace: str) -> dict[str, Any]:
     if stage == "q_thinking_to_a":
         return _pc(f"{question}\n\nReasoning:\n{thinking}\n\nState the final answer.", answer)
     if stage == "q_a_to_thinking":
-        return _pc(f"{question}\n\nFinal answer: {answer}\n\nExplain the reasoning that leads to it.", f"<think>\n{thinking}\n</think>")
+        return _pc(
+            f"{question}\n\nFinal answer: {answer}\n\nExplain the reasoning that leads to it.",
+            f"<think>\n{thinking}\n</think>",
+        )
     if stage == "q_to_thinking_a":
         return _pc(question, trace)
     if stage == "q_to_a":
@@ -63,7 +69,9 @@ def stage_row(stage: str, question: str, trace: str) -> dict[str, Any]:
     raise ValueError(f"unknown MindGYM stage {stage!r}; stages: {', '.join(STAGES)}")
 
 
-def mindgym_rows(records: Sequence[dict[str, Any]], params: MindGYMParams | None = None) -> list[dict[str, Any]]:
+def mindgym_rows(
+    records: Sequence[dict[str, Any]], params: MindGYMParams | None = None
+) -> list[dict[str, Any]]:
     """Every record in every stage: rows with prompt, completion, id, stage (the stage's position)."""
     params = params or MindGYMParams()
     for s in params.stages:
@@ -103,5 +111,7 @@ class StageOrderedSampler:
 
 CURRICULA.register(
     "mindgym",
-    CurriculumEntry("MindGYM curriculum: Q+thinking→A, Q+A→thinking, Q→thinking+A, Q→A", MindGYMParams, ("sft",)),
+    CurriculumEntry(
+        "MindGYM curriculum: Q+thinking→A, Q+A→thinking, Q→thinking+A, Q→A", MindGYMParams, ("sft",)
+    ),
 )

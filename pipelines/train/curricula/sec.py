@@ -10,7 +10,6 @@ Q ← α·r + (1 − α)·Q. Defaults from the paper: α = 0.5, τ in [0.4, 1.0]
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
@@ -71,7 +70,11 @@ class SECScheduler(PromptScheduler):
         return [self.rng.choice(self.members[a]) for a in arms]
 
     def observe(
-        self, indices: Sequence[int], rewards: Sequence[float], advantages: Sequence[float], correct: Sequence[float | None]
+        self,
+        indices: Sequence[int],
+        rewards: Sequence[float],
+        advantages: Sequence[float],
+        correct: Sequence[float | None],
     ) -> None:
         """r_arm = mean |advantage| over the arm's rollouts in the batch; Q ← α·r + (1 − α)·Q."""
         by_arm: dict[str, list[float]] = defaultdict(list)
@@ -102,5 +105,9 @@ def make_sec(rows: Sequence[dict], params: SECParams, seed: int = 0) -> SECSched
 
 CURRICULA.register(
     "sec",
-    CurriculumEntry("Self-Evolving Curriculum: bandit over difficulty bins/levels/sources, reward mean |advantage|", SECParams, ("grpo",)),
+    CurriculumEntry(
+        "Self-Evolving Curriculum: bandit over difficulty bins/levels/sources, reward mean |advantage|",
+        SECParams,
+        ("grpo",),
+    ),
 )
