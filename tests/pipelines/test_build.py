@@ -49,7 +49,7 @@ def test_build_accounts_for_every_row_and_loads_with_datasets(tmp_path, small_co
     rows = _corpus(out)
     assert len(rows) == manifest["corpus"]["rows"] == stages["score"]["counts"]["written"]
     assert len({r["id"] for r in rows}) == len(rows)
-    ds = load_dataset(str(out), "sft", split="train")
+    ds = load_dataset(str(out), "sft", split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert ds.num_rows == len(rows)
     assert set(ds.column_names) >= {"id", "messages"}
     assert ds[0]["messages"][0]["role"] == "user" and ds[0]["messages"][1]["role"] == "assistant"

@@ -11,14 +11,15 @@ from datasets import load_dataset
 from reasonmill.pipelines.export import SUBSETS, dataset_card_configs, read_subset
 
 
-def test_every_subset_loads_with_datasets_by_name(small_build):
+def test_every_subset_loads_with_datasets_by_name(small_build, tmp_path):
     manifest = json.loads((small_build / "manifest.json").read_text())
     subsets = manifest["corpus"]["subsets"]
     assert set(subsets) == set(SUBSETS)
     for name in SUBSETS:
         if subsets[name]["rows"] == 0:
             continue
-        ds = load_dataset(str(small_build), name, split="train")
+        # a fresh cache: `datasets` can serve a stale cached split for another folder of the same name
+        ds = load_dataset(str(small_build), name, split="train", cache_dir=str(tmp_path / "hf"))
         assert ds.num_rows == subsets[name]["rows"] == read_subset(small_build, name).num_rows
     assert manifest["corpus"]["rows"] == subsets["sft"]["rows"] > 0
 
@@ -50,14 +51,21 @@ def test_scores_are_typed_and_the_same_type_everywhere(small_build):
     assert isinstance(row["scores"], dict) and isinstance(row["scores"]["difficulty_intrinsic"], float)
 
 
-def test_empty_preference_subset_is_declared_not_missing(small_build):
+def test_empty_preference_subset_is_declared_not_missing(small_build, tmp_path):
     manifest = json.loads((small_build / "manifest.json").read_text())
     assert manifest["corpus"]["subsets"]["preference"]["rows"] == manifest["corpus"]["preference_pairs"] == 0
     files = list((small_build / "corpus" / "preference").glob("*.parquet"))
     assert len(files) == 1 and pq.read_schema(files[0]).names[:4] == ["id", "prompt", "chosen", "rejected"]
     assert read_subset(small_build, "preference").num_rows == 0
     # `datasets` (5.x) refuses a 0-row split when materialising; streaming reads it as empty.
-    assert list(load_dataset(str(small_build), "preference", split="train", streaming=True)) == []
+    assert (
+        list(
+            load_dataset(
+                str(small_build), "preference", split="train", streaming=True, cache_dir=str(tmp_path)
+            )
+        )
+        == []
+    )
 
 
 def test_card_configs_list_each_subset_with_sft_default(small_build):
