@@ -18,8 +18,11 @@ from reasonmill.pipelines.report import plot_difficulty, plot_retro_search
 
 OUT = Path(os.environ.get("REASONMILL_OUT", "out"))
 manifest = json.loads((OUT / "manifest.json").read_text())
-ds = load_dataset("parquet", data_dir=str(OUT / "corpus"), split="train")
+# One `datasets` config per subset (sft, prompt_completion, grpo, preference, records); the flat
+# analysis rows are the `records` subset.
+ds = load_dataset(str(OUT), "records", split="train")
 print(f"{ds.num_rows} rows, config {manifest['config_hash']}")
+print("subsets:", {name: s["rows"] for name, s in manifest["corpus"]["subsets"].items()})
 
 # %% [markdown]
 # ## What the corpus is made of
@@ -35,13 +38,15 @@ print("rejections:", manifest["rejections"])
 # ## Difficulty and trace length
 
 # %%
-rows = ds.select_columns(["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]).to_list()
+rows = ds.select_columns(
+    ["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]
+).to_list()
 figures = OUT / "report"
 figures.mkdir(exist_ok=True)
 plot_difficulty(rows, figures / "notebook_difficulty.png")
 plot_retro_search(rows, figures / "notebook_retro_search.png")
 revised = [r for r in rows if r["parent_trace_id"]]
-reduction = [json.loads(r["scores"]).get("retro_token_reduction", 0.0) for r in revised]
+reduction = [r["scores"].get("retro_token_reduction") or 0.0 for r in revised]
 print(f"{len(revised)} of {len(rows)} corpus traces are Retro-Search revisions")
 if reduction:
     print(f"mean token reduction of revised traces: {sum(reduction) / len(reduction):.1%}")
@@ -53,4 +58,4 @@ if reduction:
 example = ds[0]
 print(example["question"])
 print(example["completion"][:600])
-print("gold:", example["solution"])
+print("gold:", example["answer"])

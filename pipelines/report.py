@@ -18,13 +18,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from reasonmill.pipelines.export import dataset_card_configs
 from reasonmill.shards import atomic_write_bytes
 
 
 def _corpus_rows(out: Path) -> list[dict[str, Any]]:
     cols = ["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]
     rows: list[dict[str, Any]] = []
-    for f in sorted((out / "corpus").glob("*.parquet")):
+    for f in sorted((out / "corpus" / "records").glob("*.parquet")):
         rows.extend(pq.read_table(f, columns=cols).to_pylist())
     return rows
 
@@ -66,8 +67,8 @@ def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
     before: dict[int, list[float]] = defaultdict(list)
     after: dict[int, list[float]] = defaultdict(list)
     for r in rows:
-        scores = json.loads(r["scores"])
-        red = scores.get("retro_token_reduction", 0.0)
+        scores = r["scores"] if isinstance(r["scores"], dict) else json.loads(r["scores"])
+        red = scores.get("retro_token_reduction") or 0.0
         after[r["level"]].append(r["trace_tokens"])
         before[r["level"]].append(r["trace_tokens"] / (1 - red) if red < 1 else r["trace_tokens"])
     levels = sorted(after)
@@ -98,13 +99,14 @@ def plot_rejections(manifest: dict[str, Any], path: Path) -> None:
 def dataset_card(manifest: dict[str, Any]) -> str:
     """A Hugging Face dataset card for the build: YAML header, what it is, counts, provenance."""
     stages = manifest["stages"]
+    configs = []
+    for c in dataset_card_configs(manifest["corpus"]):
+        configs += [f"- config_name: {c['config_name']}"] + (["  default: true"] if c.get("default") else [])
+        configs += ["  data_files:"] + [f"  - split: {d['split']}\n    path: \"{d['path']}\"" for d in c["data_files"]]
     lines = [
         "---",
         "configs:",
-        "- config_name: default",
-        "  data_files:",
-        "  - split: train",
-        '    path: "corpus/*.parquet"',
+        *configs,
         "tags: [reasoning, synthetic, verified, reasonmill]",
         "---",
         f"# {manifest['name']}",

@@ -23,5 +23,18 @@ def test_explore_corpus_notebook_runs(tmp_path, small_config, monkeypatch, capsy
     # the build itself wrote its plots and a dataset card
     assert (out / "report" / "retro_search.png").exists()
     card = (out / "README.md").read_text()
-    assert "corpus/*.parquet" in card and "| verify |" in card
+    assert "corpus/sft/*.parquet" in card and "| verify |" in card
     assert os.environ["REASONMILL_OUT"] == str(out)
+
+
+def test_train_tiny_notebook_runs(tmp_path, small_config, monkeypatch, capsys):
+    out = tmp_path / "out"
+    build(small_config, out)
+    monkeypatch.setenv("REASONMILL_OUT", str(out))
+    monkeypatch.setenv("REASONMILL_TRAIN_STEPS", "3")
+    monkeypatch.delenv("REASONMILL_MODEL", raising=False)
+    runpy.run_path(str(ROOT / "notebooks" / "train_tiny.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "SFT: 3 steps" in printed and "GRPO: 3 steps" in printed
+    assert (out / "report" / "notebook_training.png").stat().st_size > 1000
+    assert (out / "train_runs" / "grpo" / "final" / "config.json").exists()

@@ -27,7 +27,7 @@ def rejected_rows(out: Path) -> list[dict]:
 
 
 def corpus(out: Path) -> list[dict]:
-    return [r for f in sorted((out / "corpus").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [r for f in sorted((out / "corpus" / "records").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
 
 
 def fresh(out: Path) -> None:

@@ -20,7 +20,7 @@ def prefect_harness():
 
 
 def _rows(out):
-    return [r for f in sorted((out / "corpus").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [r for f in sorted((out / "corpus" / "records").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
 
 
 def test_flow_with_llm_stages_matches_plain_runner(tmp_path, llm_build_config, prefect_harness):

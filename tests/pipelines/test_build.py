@@ -22,7 +22,7 @@ from reasonmill.verifiers import CheckItem, check_many
 
 def _corpus(out: Path) -> list[dict]:
     rows = []
-    for f in sorted((out / "corpus").glob("*.parquet")):
+    for f in sorted((out / "corpus" / "records").glob("*.parquet")):
         rows.extend(pq.read_table(f).to_pylist())
     return rows
 
@@ -49,12 +49,12 @@ def test_build_accounts_for_every_row_and_loads_with_datasets(tmp_path, small_co
     rows = _corpus(out)
     assert len(rows) == manifest["corpus"]["rows"] == stages["score"]["counts"]["written"]
     assert len({r["id"] for r in rows}) == len(rows)
-    ds = load_dataset("parquet", data_dir=str(out / "corpus"), split="train")
+    ds = load_dataset(str(out), "sft", split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert ds.num_rows == len(rows)
-    assert set(ds.column_names) >= {"id", "messages", "prompt", "completion", "solution"}
+    assert set(ds.column_names) >= {"id", "messages"}
     assert ds[0]["messages"][0]["role"] == "user" and ds[0]["messages"][1]["role"] == "assistant"
     # the gold answers re-verify against the exported completions
-    verdicts = check_many([CheckItem(r["kind"], r["solution"], r["completion"]) for r in rows])
+    verdicts = check_many([CheckItem(r["kind"], r["answer"], r["completion"]) for r in rows])
     assert all(v.passed for v in verdicts)
     assert verify_manifest(out) == []
     composed = [r for r in rows if r["principle"] == "bridging"]

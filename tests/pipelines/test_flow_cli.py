@@ -24,7 +24,7 @@ def prefect_harness():
 
 
 def _ids(out):
-    return [r["id"] for f in sorted((out / "corpus").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [r["id"] for f in sorted((out / "corpus" / "records").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
 
 
 def test_prefect_flow_builds_the_same_corpus_as_plain_runner(tmp_path, small_config, prefect_harness):
