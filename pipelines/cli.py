@@ -25,6 +25,7 @@ from rich.table import Table
 
 from reasonmill.config import load_config
 from reasonmill.errors import ReasonmillError
+from reasonmill.pipelines.train_cmd import eval_command, train_app
 from reasonmill.pipelines.verify_file import verify_command
 
 app = typer.Typer(
@@ -270,6 +271,8 @@ def schedule(
 
 
 app.command("verify")(verify_command)
+app.add_typer(train_app, name="train")
+app.command("eval")(eval_command)
 
 
 def main() -> None:

@@ -67,8 +67,9 @@ def build_problems(out: Path, manifest: dict[str, Any], deep: bool = False) -> l
 
 
 def sample_rows(out: Path, manifest: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    """The first `n` rows of the corpus; an unreadable file raises one error naming it."""
-    files = sorted(manifest.get("corpus", {}).get("files", {}))
+    """The first `n` rows of the corpus's analysis subset (`corpus/records/`); an unreadable file
+    raises one error naming it."""
+    files = sorted(f for f in manifest.get("corpus", {}).get("files", {}) if f.startswith("records/"))
     if not files:
         return []
     path = Path(out) / "corpus" / files[0]

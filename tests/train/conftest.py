@@ -66,7 +66,7 @@ def pref_build(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture
 def loopback():
-    """The OpenAI-compatible loopback server class (imported here only: it is moving to a testing module)."""
-    from reasonmill.llm.loopback import LoopbackServer
+    """The OpenAI-compatible loopback server class (`reasonmill.testing.loopback`)."""
+    from reasonmill.testing.loopback import LoopbackServer
 
     return LoopbackServer
