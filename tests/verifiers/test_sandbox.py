@@ -132,8 +132,10 @@ def test_bad_spec_and_missing_program() -> None:
 def test_reference_program_self_check() -> None:
     good = json.dumps({"tests": [{"input": "2\n", "output": "4"}], "reference": "print(2 * int(input()))"})
     bad = json.dumps({"tests": [{"input": "2\n", "output": "5"}], "reference": "print(2 * int(input()))"})
-    assert check_inline(CheckItem("code", good, good), POLICY).passed
-    assert check_inline(CheckItem("code", bad, bad), POLICY).reason == Reason.UNVERIFIABLE
+    assert check_inline(CheckItem("code_spec", good, None), POLICY).passed
+    assert check_inline(CheckItem("code_spec", bad, None), POLICY).reason == Reason.UNVERIFIABLE
+    # the gold checked against itself as kind "code" is an echoed spec, not a solution
+    assert not check_inline(CheckItem("code", good, good), POLICY).passed
 
 
 def test_program_extraction_and_output_comparison() -> None:
@@ -171,7 +173,7 @@ def test_rlimit_as_alone_stops_a_memory_hog() -> None:
 def test_own_uid_alone_cannot_write_root_owned_places() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
-    r = run_python("open('/etc/rm-sandbox-test', 'w')", limits=FAST, audit_hook=False)
+    r = run_python("open('/etc/rm-sandbox-test', 'w')", limits=FAST, audit_hook=False, isolate_fs=False)
     assert r.status == "crash" and "Permission denied" in r.detail
     assert not os.path.exists("/etc/rm-sandbox-test")
 
