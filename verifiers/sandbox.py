@@ -15,6 +15,7 @@ Layers, each checked by the hostile-code tests (`tests/verifiers/test_sandbox.py
 | parent | wall-clock limit, output caps (stdout+stderr `output_bytes`, results `result_bytes`: then kills), kills the process group and every process of the run's uid afterwards, removes its temporary directory | everywhere |
 | own user id | when the parent is root: the child runs as a fresh, unused uid (1,000,000 + 256·pid + run), so RLIMIT_NPROC really caps its processes, it can write nothing of anyone else's, and its leftovers can be found and killed | root only |
 | network namespace | `unshare(CLONE_NEWNET)`: only a downed loopback, no route anywhere | root, or unprivileged user namespaces |
+| PID namespace | the program runs in its own PID namespace (under a reaper at pid 1): it sees and signals only its own processes, and all of them die with the run | with the file-system view |
 | file-system view | a new mount namespace whose root is a fresh read-only tmpfs holding read-only binds of /usr, /bin, /lib, /lib64, /sbin (and the interpreter's prefix), /dev/null, /dev/zero, /dev/urandom, and one fresh, size-capped tmpfs `/sandbox` (also `/tmp`) for the run; `pivot_root` detaches the host tree; no /proc. Nothing the child writes survives it; no host file outside those system folders is visible | root, or unprivileged user namespaces (then the uid inside is not 0, so the child keeps no capability after `exec`) |
 | no_new_privs | `PR_SET_NO_NEW_PRIVS`: set-uid binaries give nothing | everywhere on Linux |
 | audit hook | a tripwire for Python code: `open`/`sqlite3.connect` outside its folder (reads only in the standard library), path objects other than `str`/`bytes`, sockets, subprocesses, fork/exec, signals, ctypes, frame/gc introspection, new audit hooks, and file-system changes outside its folder raise `PermissionError` | any CPython ≥ 3.8 |
@@ -57,6 +58,7 @@ from reasonmill.verifiers.base import SandboxLimits
 from reasonmill.verifiers.code_harness import CHILD_SOURCE
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 _PR_SET_PDEATHSIG = 1
@@ -386,6 +388,62 @@ def _enter_view(plan: _ChildPlan) -> None:
     os.chdir("/sandbox")
 
 
+def _keep_only(fd: int) -> None:
+    """Close every descriptor but `fd` (above all Popen's error pipe, which must close at exec)."""
+    os.closerange(0, fd)
+    os.closerange(fd + 1, 1 << 16)
+
+
+def _enter_pid_namespace() -> None:
+    """Put the program in the new PID namespace as pid 2, under a reaper that is pid 1.
+
+    unshare(CLONE_NEWPID) moves only the caller's children, so this forks twice: pid 1 (inside)
+    waits for the program and sends its raw wait status to this process (outside) over a pipe the
+    program does not hold; this process exits the same way (re-raising a signal), so the parent
+    sees the program's own end. The program returns from here and execs. A namespace's init
+    ignores default-action signals (it would not die of RLIMIT_CPU's SIGXCPU), hence pid 2. When
+    pid 1 exits, the kernel kills everything left in the namespace.
+    """
+    r, w = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(r)
+        child = os.fork()
+        if child == 0:
+            os.close(w)
+            _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            return  # the program
+        try:
+            _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            _keep_only(w)
+            status = _wait(child)
+            os.write(w, status.to_bytes(4, "little"))
+        finally:
+            os._exit(0)
+    try:
+        os.close(w)
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _keep_only(r)
+        init_status = _wait(init)
+        got = os.read(r, 4)
+        status = int.from_bytes(got, "little") if len(got) == 4 else init_status
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+    finally:
+        os._exit(1)
+
+
+def _wait(pid: int) -> int:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
 def _preexec(plan: _ChildPlan):
     def run() -> None:  # runs in the child between fork and exec
         libc = _libc()
@@ -401,6 +459,9 @@ def _preexec(plan: _ChildPlan):
         if plan.view_base is not None:
             _enter_view(plan)
         lim = plan.limits
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if plan.unshare & _CLONE_NEWPID:
+            _enter_pid_namespace()
         mem = lim.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_s, lim.cpu_s + 1))
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
@@ -457,16 +518,15 @@ def fs_view(as_root: bool = True) -> str:
 def _plan(mode: str, base: str, limits: SandboxLimits, uid: int | None, python: str) -> _ChildPlan:
     net = 0 if limits.network else _CLONE_NEWNET
     if mode == "root":
-        flags, userns = _CLONE_NEWNS | net, False
+        flags, userns = _CLONE_NEWNS | _CLONE_NEWPID | net, False
     elif mode == "userns":
-        flags, userns = _CLONE_NEWUSER | _CLONE_NEWNS | net, True
-    else:
+        flags, userns = _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID | net, True
+    else:  # no file-system view: at most the network namespace, as before
         flags, userns = (0 if limits.network else netns_flags()), False
-        userns = bool(flags & _CLONE_NEWUSER)
     nproc = limits.processes if uid is not None else _user_process_count(os.getuid()) + limits.processes
     return _ChildPlan(
         unshare=flags,
-        userns=userns and mode == "userns",
+        userns=userns,
         view_base=base if mode in ("root", "userns") else None,
         view_dirs=_VIEW_DIRS + _interpreter_prefixes(python),
         disk_mb=limits.disk_mb,
@@ -554,6 +614,7 @@ def run_python(
     layers = ["rlimits", "parent", "isolated_interpreter", "no_new_privs"]
     layers += ["own_uid"] if plan.uid is not None else []
     layers += ["netns"] if plan.unshare & _CLONE_NEWNET else []
+    layers += ["pidns"] if plan.unshare & _CLONE_NEWPID else []
     layers += ["fs_view"] if mode else []
     layers += ["audit_hook"] if audit_hook else []
     try:
@@ -608,6 +669,7 @@ def run_python(
         wall = time.monotonic() - start
         result = RunResult("ok", proc.returncode, out, err, wall, tuple(layers), results=results)
         result.extra["uid"] = plan.uid
+        result.extra["folder"] = base or root
         _classify(result, why, limits)
         return result
     finally:
