@@ -18,7 +18,7 @@ Layers, each checked by the hostile-code tests (`tests/verifiers/test_sandbox.py
 | PID namespace | the program runs in its own PID namespace (under a reaper at pid 1): it sees and signals only its own processes, and all of them die with the run | with the file-system view |
 | file-system view | a new mount namespace whose root is a fresh read-only tmpfs holding read-only binds of /usr, /bin, /lib, /lib64, /sbin (and the interpreter's prefix), /dev/null, /dev/zero, /dev/urandom, and one fresh, size-capped tmpfs `/sandbox` (also `/tmp`) for the run; `pivot_root` detaches the host tree; no /proc. Nothing the child writes survives it; no host file outside those system folders is visible | root, or unprivileged user namespaces (then the uid inside is not 0, so the child keeps no capability after `exec`) |
 | no_new_privs | `PR_SET_NO_NEW_PRIVS`: set-uid binaries give nothing | everywhere on Linux |
-| audit hook | a tripwire for Python code: `open`/`sqlite3.connect` outside its folder (reads only in the standard library), path objects other than `str`/`bytes`, sockets, subprocesses, fork/exec, signals, ctypes, frame/gc introspection, new audit hooks, and file-system changes outside its folder raise `PermissionError` | any CPython ≥ 3.8 |
+| audit hook | a tripwire for Python code: `open`/`sqlite3.connect` outside its folder (reads only in the standard library), path objects whose `__fspath__` could differ between the check and the open (pathlib's is made stable), sockets, subprocesses, fork/exec, signals, ctypes, new audit hooks, and file-system changes outside its folder raise `PermissionError`. Frames and gc are not blocked: there is nothing in the child to reach | any CPython ≥ 3.8 |
 | isolated interpreter | `python -I -S -B`: no site-packages, no user site, no environment variables honoured, scrubbed environment | everywhere |
 
 The verdict does not depend on the audit hook (CPython documents that hooks can be bypassed): a
@@ -84,28 +84,52 @@ def _rm_install_hook(root, network, allow_read):
     getcwd = os.getcwd
     W = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
     fsdecode = os.fsdecode
+    # Frames and gc are not blocked: the child's memory holds no expected value to reach.
     BLOCK = ("subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "os.system",
              "os.kill", "os.killpg", "os.symlink", "pty.", "ctypes.", "os.startfile", "winreg.",
-             "sys.remote_exec", "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
-             "sys.addaudithook", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-             "object.__getattr__", "os.chroot", "os.setuid", "os.setgid")
+             "sys.remote_exec", "sys.addaudithook", "os.chroot", "os.setuid", "os.setgid")
     PATHS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
              "shutil.rmtree", "shutil.copy", "shutil.move", "shutil.unpack_archive", "shutil.make_archive",
              "os.truncate", "os.utime", "os.chdir", "os.mkfifo", "os.mknod")
     LISTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
+    _str, _isinstance, _type = str, isinstance, type
+    _mro, _tdict = type.__dict__["__mro__"].__get__, type.__dict__["__dict__"].__get__
+    modules = sys.modules
     def blocked(what):
         raise PermissionError("reasonmill-sandbox: blocked " + what)
+    last = [None, None]
+    def rm_fspath(self):
+        # pathlib's __fspath__, made to give the same string to the hook and to the open that follows
+        if last[0] is self:
+            return last[1]
+        s = _str(self)
+        s = s if _type(s) is _str else "".join((s,))
+        last[0], last[1] = self, s
+        return s
+    def fspath_is_ours(t):
+        for k in _mro(t):  # the lookup the C code does, not one a metaclass could answer
+            d = _tdict(k)
+            if "__fspath__" in d:
+                return d["__fspath__"] is rm_fspath
+        return False
     def plain(p):
-        t = type(p)
-        if t is str:
+        t = _type(p)
+        if t is _str:
             return p
         if t is bytes:
             return fsdecode(p)
-        if isinstance(p, str):
+        if _isinstance(p, _str):
             return "".join((p,))  # an exact copy of a str subclass's characters
-        if isinstance(p, bytes):
+        if _isinstance(p, bytes):
             return fsdecode(b"".join((p,)))
-        return None
+        if not fspath_is_ours(t):
+            pl = modules.get("pathlib")
+            pure = getattr(pl, "PurePath", None)
+            if _type(pure) is type and _isinstance(p, pure):
+                pure.__fspath__ = rm_fspath
+        if fspath_is_ours(t):
+            return rm_fspath(p)  # the string the C code got (or will get) for this object
+        return None  # any other path object could name another file at each use
     def norm(p):
         if not p.startswith("/"):
             p = getcwd() + "/" + p
