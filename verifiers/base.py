@@ -34,7 +34,9 @@ class SandboxLimits(BaseModel):
     file_size_mb: int = Field(default=8, ge=0, description="RLIMIT_FSIZE: largest file it may write, MiB")
     processes: int = Field(default=16, ge=1, description="RLIMIT_NPROC for the sandbox's own user id")
     network: bool = Field(default=False, description="allow sockets (the audit hook and netns are skipped)")
-    disk_mb: int = Field(default=64, ge=1, description="size of the run's own tmpfs folder (/sandbox, /tmp), MiB")
+    disk_mb: int = Field(
+        default=64, ge=1, description="size of the run's own tmpfs folder (/sandbox, /tmp), MiB"
+    )
     result_bytes: int = Field(default=1 << 20, ge=1024, description="results channel read at most, bytes")
     service_url: str | None = Field(
         default=None, description="run candidates in a SandboxFusion-style service (POST {url}/run_code)"

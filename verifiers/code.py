@@ -160,7 +160,12 @@ def runner_for(limits: SandboxLimits) -> Runner:
 
 
 def _verdict(name: str, passed: bool, reason: Reason | None = None, detail: str = "") -> Verdict:
-    return Verdict(passed=passed, verifier=name, reason=None if passed else (reason or Reason.MISMATCH).value, detail=detail)
+    return Verdict(
+        passed=passed,
+        verifier=name,
+        reason=None if passed else (reason or Reason.MISMATCH).value,
+        detail=detail,
+    )
 
 
 def _ended(name: str, r: RunResult, n: int, where: str) -> Verdict:
@@ -197,12 +202,18 @@ def grade_program(
     return _verdict(name, True, detail=f"passed: {len(tests)} tests")
 
 
-def _grade_calls(program: str, plan: AssertPlan, limits: SandboxLimits, name: str, run: Runner, hook: bool) -> Verdict:
+def _grade_calls(
+    program: str, plan: AssertPlan, limits: SandboxLimits, name: str, run: Runner, hook: bool
+) -> Verdict:
     n = len(plan.checks)
     r = run(program, limits=limits, calls=list(plan.calls), setup=list(plan.setup), audit_hook=hook)
     if r.status != "ok":
         done = r.results.count(b"\n")
-        where = f"call {done} `{plan.calls[done][:60]}`: " if done < len(plan.calls) and r.status in _TIMEOUT else ""
+        where = (
+            f"call {done} `{plan.calls[done][:60]}`: "
+            if done < len(plan.calls) and r.status in _TIMEOUT
+            else ""
+        )
         return _ended(name, r, n, where)
     try:
         results = read_results(r.results, len(plan.calls))
@@ -225,7 +236,9 @@ def _grade_calls(program: str, plan: AssertPlan, limits: SandboxLimits, name: st
         if why == "not_plain":
             msg = next(results[k].message for k in check.uses if results[k].kind == "not_plain")
             return _verdict(name, False, Reason.MISMATCH, f"failed_test: {src}: returned {msg[:100]}")
-        return _verdict(name, False, Reason.MISMATCH, f"failed_test: {src}" + (f" ({why[:100]})" if why else ""))
+        return _verdict(
+            name, False, Reason.MISMATCH, f"failed_test: {src}" + (f" ({why[:100]})" if why else "")
+        )
     return _verdict(name, True, detail=f"passed: {n} tests")
 
 
@@ -245,11 +258,15 @@ def validate_spec(gold: str, policy: VerifyPolicy) -> Verdict:
         return _verdict(SPEC_KIND, False, Reason.UNVERIFIABLE, str(exc))
     n = len(spec["plan"].checks) if "asserts" in spec else len(spec["tests"])
     if not spec["reference"].strip():
-        return _verdict(SPEC_KIND, True, detail=f"passed: valid test spec, {n} tests (no reference program to run)")
+        return _verdict(
+            SPEC_KIND, True, detail=f"passed: valid test spec, {n} tests (no reference program to run)"
+        )
     v = grade_program(spec["reference"], spec, policy.sandbox, name=SPEC_KIND)
     if v.passed or v.reason == Reason.ERROR:
         return v
-    return _verdict(SPEC_KIND, False, Reason.UNVERIFIABLE, f"reference program fails its own tests: {v.detail}")
+    return _verdict(
+        SPEC_KIND, False, Reason.UNVERIFIABLE, f"reference program fails its own tests: {v.detail}"
+    )
 
 
 class CodeTests(Verifier):
@@ -285,7 +302,9 @@ class CodeSpecCheck(Verifier):
         """`validate_spec(gold)` when `prediction` is None; unverifiable for any prediction."""
         if prediction is not None:
             return self.verdict(
-                False, Reason.UNVERIFIABLE, "kind code_spec validates a gold spec and grades no prediction (pass None)"
+                False,
+                Reason.UNVERIFIABLE,
+                "kind code_spec validates a gold spec and grades no prediction (pass None)",
             )
         return validate_spec(gold, policy)
 

@@ -42,7 +42,7 @@ from typing import Any
 
 # --- the child's side (runs inside the sandbox; Python >= 3.8, standard library only) ----------
 
-CHILD_SOURCE = r'''
+CHILD_SOURCE = r"""
 def _rm_child(job_bytes, emit, install_hook):
     import os, sys, json
     job = json.loads(job_bytes)
@@ -146,7 +146,7 @@ def _rm_child(job_bytes, emit, install_hook):
         except _RecursionError:
             out = {"i": i, "not_plain": "nested too deeply"}
         emit(line(out))
-'''
+"""
 
 # --- the parent's side ------------------------------------------------------------------------
 
@@ -316,29 +316,46 @@ class _Splitter:
             return self.ship(node)
         if isinstance(node, ast.Subscript):
             return ast.copy_location(
-                ast.Subscript(value=self.split(node.value), slice=self.split(node.slice), ctx=ast.Load()), node
+                ast.Subscript(value=self.split(node.value), slice=self.split(node.slice), ctx=ast.Load()),
+                node,
             )
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return ast.copy_location(ast.BinOp(left=self.split(node.left), op=node.op, right=self.split(node.right)), node)
+            return ast.copy_location(
+                ast.BinOp(left=self.split(node.left), op=node.op, right=self.split(node.right)), node
+            )
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
             return ast.copy_location(ast.UnaryOp(op=node.op, operand=self.split(node.operand)), node)
         if isinstance(node, ast.BoolOp):
-            return ast.copy_location(ast.BoolOp(op=node.op, values=[self.split(v) for v in node.values]), node)
+            return ast.copy_location(
+                ast.BoolOp(op=node.op, values=[self.split(v) for v in node.values]), node
+            )
         if isinstance(node, ast.Compare):
             self.check_compare(node)
             return ast.copy_location(
-                ast.Compare(left=self.split(node.left), ops=node.ops, comparators=[self.split(c) for c in node.comparators]),
+                ast.Compare(
+                    left=self.split(node.left),
+                    ops=node.ops,
+                    comparators=[self.split(c) for c in node.comparators],
+                ),
                 node,
             )
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            return ast.copy_location(type(node)(elts=[self.split(e) for e in node.elts], ctx=ast.Load()), node)
+            return ast.copy_location(
+                type(node)(elts=[self.split(e) for e in node.elts], ctx=ast.Load()), node
+            )
         if isinstance(node, ast.Dict) and None not in node.keys:
             return ast.copy_location(
-                ast.Dict(keys=[self.split(k) for k in node.keys], values=[self.split(v) for v in node.values]), node  # type: ignore[arg-type]
+                ast.Dict(
+                    keys=[self.split(k) for k in node.keys], values=[self.split(v) for v in node.values]
+                ),
+                node,  # type: ignore[arg-type]
             )
         if isinstance(node, ast.Slice):
             return ast.copy_location(
-                ast.Slice(*(self.split(p) if p is not None else None for p in (node.lower, node.upper, node.step))), node
+                ast.Slice(
+                    *(self.split(p) if p is not None else None for p in (node.lower, node.upper, node.step))
+                ),
+                node,
             )
         raise Unconvertible(
             f"{type(node).__name__} around a program call cannot be evaluated outside the candidate: "
@@ -368,9 +385,13 @@ class _Splitter:
     def check_compare(self, node: ast.Compare) -> None:
         for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Is, ast.IsNot)) and not (
-                isinstance(right, ast.Constant) and right.value in (None, True, False) and type(right.value) in (type(None), bool)
+                isinstance(right, ast.Constant)
+                and right.value in (None, True, False)
+                and type(right.value) in (type(None), bool)
             ):
-                raise Unconvertible("`is` compares identity; only `is None`, `is True` and `is False` can be checked")
+                raise Unconvertible(
+                    "`is` compares identity; only `is None`, `is True` and `is False` can be checked"
+                )
 
     def parent_only(self, node: ast.expr | None) -> None:
         """Refuse, at plan time, parent-side expressions the evaluator does not handle."""
@@ -461,7 +482,11 @@ def plan_asserts(asserts: list[str]) -> AssertPlan:
                     f"asserts[{i}]: only assert statements and imports can be checked outside the candidate "
                     f"(found {type(stmt).__name__})"
                 )
-            tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
+            tests = (
+                stmt.test.values
+                if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And)
+                else [stmt.test]
+            )
             for test in tests:
                 sp = _Splitter(imported, calls)
                 try:

@@ -78,7 +78,7 @@ _VIEW_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 # The audit hook, installed by the child script before the candidate's code runs. A tripwire:
 # paths are checked as plain strings only (a path object whose __fspath__ changes between calls
 # is refused, not resolved twice), and only str methods are used on them.
-HOOK_SOURCE = r'''
+HOOK_SOURCE = r"""
 def _rm_install_hook(root, network, allow_read):
     import os, sys
     getcwd = os.getcwd
@@ -193,14 +193,14 @@ def _rm_install_hook(root, network, allow_read):
                 if not inside(path_of(a, event)):
                     blocked(event + " " + repr(a))
     sys.addaudithook(hook)
-'''
+"""
 
 # The child script for a local run: read the job from the job pipe, then run it (the job and
 # results protocol live in code_harness). argv: job fd, results fd.
 LOCAL_SCRIPT = (
     HOOK_SOURCE
     + CHILD_SOURCE
-    + r'''
+    + r"""
 def _rm_local():
     import os, sys
     fin, fout = int(sys.argv[1]), int(sys.argv[2])
@@ -218,7 +218,7 @@ def _rm_local():
             view = view[n:]
     _rm_child(b"".join(chunks), emit, _rm_install_hook)
 _rm_local()
-'''
+"""
 )
 
 
@@ -342,9 +342,12 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+def _enc(s: str | None) -> bytes | None:
+    return s.encode() if s is not None else None
+
+
 def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)  # noqa: E731
-    _check(_libc().mount(enc(src), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    _check(_libc().mount(_enc(src), _enc(target), _enc(fstype), flags, _enc(data)), f"mount {target}")
 
 
 def _locked_flags(path: str) -> int:
@@ -654,7 +657,13 @@ def run_python(
             "network": limits.network,
             "allow_read": [],  # the child adds its standard library folders
         }
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "HOME": root, "TMPDIR": root}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONIOENCODING": "utf-8",
+            "HOME": root,
+            "TMPDIR": root,
+        }
         _libc()  # load before fork; preexec only calls it
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
@@ -819,7 +828,10 @@ def _classify(r: RunResult, why: str, limits: SandboxLimits) -> None:
     elif rc == -signal.SIGXCPU:
         r.status, r.detail = "cpu_limit", f"CPU time exceeded {limits.cpu_s}s"
     elif rc == -signal.SIGXFSZ or "File too large" in last or "No space left on device" in last:
-        r.status, r.detail = "file_size", f"wrote over {limits.file_size_mb} MiB to a file or {limits.disk_mb} MiB in all"
+        r.status, r.detail = (
+            "file_size",
+            f"wrote over {limits.file_size_mb} MiB to a file or {limits.disk_mb} MiB in all",
+        )
     elif BLOCK_MARK in last:
         r.status, r.detail = "blocked", last[last.index(BLOCK_MARK) :][:200]
     elif "Network is unreachable" in last or "Temporary failure in name resolution" in last:

@@ -36,7 +36,7 @@ from reasonmill.verifiers.sandbox import HOOK_SOURCE, RunResult, _classify
 RESULTS_FILE = "rm_results.jsonl"
 TOKEN_ENV = "REASONMILL_SANDBOX_TOKEN"
 
-_SERVICE_MAIN = r'''
+_SERVICE_MAIN = r"""
 def _rm_service(job_text):
     import os, json
     job = json.loads(job_text)
@@ -46,10 +46,12 @@ def _rm_service(job_text):
         out.write(data)
     _rm_child(json.dumps(job).encode(), emit, _rm_install_hook)
 _rm_service(JOB)
-'''
+"""
 
 
-def service_script(program: str, calls: list[str] | None, setup: list[str] | None, network: bool, hook: bool) -> str:
+def service_script(
+    program: str, calls: list[str] | None, setup: list[str] | None, network: bool, hook: bool
+) -> str:
     """The Python file the service runs: hook + call protocol + the job (program and inputs only)."""
     job = {
         "mode": "calls" if calls is not None else "stdio",
@@ -138,7 +140,14 @@ class SandboxService:
             return self._error("service reply has no run_result", start)
         stdout, stderr = str(run.get("stdout") or ""), str(run.get("stderr") or "")
         rc = run.get("return_code")
-        r = RunResult("ok", rc if isinstance(rc, int) else None, stdout[: lim.output_bytes], stderr[: lim.output_bytes], wall, ("service",))
+        r = RunResult(
+            "ok",
+            rc if isinstance(rc, int) else None,
+            stdout[: lim.output_bytes],
+            stderr[: lim.output_bytes],
+            wall,
+            ("service",),
+        )
         files = reply.get("files") or {}
         raw = files.get(RESULTS_FILE) if isinstance(files, dict) else None
         if isinstance(raw, str):
