@@ -73,6 +73,12 @@ _USERNS_INNER_UID = 1000
 # System folders the child may read (read-only binds), plus the interpreter's own prefix.
 _VIEW_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin")
 _VIEW_FILES = ("/etc/ld.so.cache",)
+_NETWORK_FILES = (
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/ssl/certs/ca-certificates.crt",
+)
 _VIEW_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 # The audit hook, installed by the child script before the candidate's code runs. A tripwire:
@@ -328,6 +334,7 @@ class _ChildPlan:
     userns: bool
     view_base: str | None
     view_dirs: tuple[str, ...]
+    view_files: tuple[str, ...]
     disk_mb: int
     uid: int | None
     outer_uid: int
@@ -386,7 +393,7 @@ def _enter_view(plan: _ChildPlan) -> None:
             continue
         os.makedirs(target, exist_ok=True)
         _bind_ro(d, target)
-    for f in _VIEW_FILES + _VIEW_DEVICES:
+    for f in plan.view_files + _VIEW_DEVICES:
         if not os.path.exists(f):
             continue
         target = base + f
@@ -556,6 +563,7 @@ def _plan(mode: str, base: str, limits: SandboxLimits, uid: int | None, python: 
         userns=userns,
         view_base=base if mode in ("root", "userns") else None,
         view_dirs=_VIEW_DIRS + _interpreter_prefixes(python),
+        view_files=_VIEW_FILES + (_NETWORK_FILES if limits.network else ()),
         disk_mb=limits.disk_mb,
         uid=uid if mode != "userns" else None,
         outer_uid=os.getuid(),
