@@ -20,7 +20,11 @@ from reasonmill.registry import Registry
 
 
 class SandboxLimits(BaseModel):
-    """Limits for running candidate programs (kind "code"); see `reasonmill.verifiers.sandbox`."""
+    """Limits for running candidate programs (kind "code"); see `reasonmill.verifiers.sandbox`.
+
+    With `service_url` the candidate runs in an external sandbox service instead
+    (`reasonmill.verifiers.sandbox_service`); the verdict is still this process's comparison.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     cpu_s: int = Field(default=2, ge=1, description="RLIMIT_CPU per test run, seconds")
@@ -30,6 +34,14 @@ class SandboxLimits(BaseModel):
     file_size_mb: int = Field(default=8, ge=0, description="RLIMIT_FSIZE: largest file it may write, MiB")
     processes: int = Field(default=16, ge=1, description="RLIMIT_NPROC for the sandbox's own user id")
     network: bool = Field(default=False, description="allow sockets (the audit hook and netns are skipped)")
+    disk_mb: int = Field(
+        default=64, ge=1, description="size of the run's own tmpfs folder (/sandbox, /tmp), MiB"
+    )
+    result_bytes: int = Field(default=1 << 20, ge=1024, description="results channel read at most, bytes")
+    service_url: str | None = Field(
+        default=None, description="run candidates in a SandboxFusion-style service (POST {url}/run_code)"
+    )
+    service_timeout_s: float = Field(default=60.0, gt=0, description="total deadline per service request, s")
 
 
 class VerifyPolicy(BaseModel):

@@ -53,6 +53,9 @@ CONTRACT = {
 }
 # Kinds whose gold is a record for the verifier, not an answer a model would write.
 RECORD_GOLD = {"countdown"}
+# Kinds whose gold is a test spec: echoing it is not a solution; the gold is validated on its own
+# (kind "code_spec", prediction None; see tests/verifiers/test_hostile_code.py).
+SPEC_GOLD = {"code": "code_spec"}
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT))
@@ -65,13 +68,16 @@ def test_registry_contract(name: str) -> None:
     bad = verdict(kind, gold, wrong)
     assert (bad.passed, bad.reason, bad.verifier) == (False, Reason.MISMATCH, name)
     assert verdict(kind, gold, None).reason == Reason.NO_ANSWER
-    if name not in RECORD_GOLD:
+    if name in SPEC_GOLD:
+        assert not verdict(kind, gold, gold).passed
+        assert verdict(SPEC_GOLD[name], gold, None).passed
+    elif name not in RECORD_GOLD:
         assert verdict(kind, gold, gold).passed  # a gold written as an answer verifies against itself
 
 
 def test_contract_covers_every_registered_verifier() -> None:
     # reasoning-gym's scorer is written elsewhere and has its own tests
-    assert set(VERIFIERS.names()) - {"reasoning_gym"} <= set(CONTRACT)
+    assert set(VERIFIERS.names()) - {"reasoning_gym"} - set(SPEC_GOLD.values()) <= set(CONTRACT)
 
 
 def test_exact_normalises_but_strict_does_not() -> None:

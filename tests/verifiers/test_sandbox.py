@@ -105,17 +105,18 @@ def test_assert_style_tests() -> None:
 @pytest.mark.parametrize(
     "program",
     [
-        "import sys\nf = sys._getframe(1)",  # reach the harness's frame to print its nonce
+        "import sys\nf = sys._getframe(1)",  # the harness's frame: reachable, and holds no expected value
         "try:\n    1/0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__.tb_frame.f_back",
         "import gc\nprint(len(gc.get_objects()))",
         "print(open('tests.json').read())",  # read the tests
     ],
     ids=["getframe", "traceback-frame", "gc", "read-tests"],
 )
-def test_assert_harness_cannot_be_reached_or_read(program: str) -> None:
+def test_reaching_the_harness_gains_nothing(program: str) -> None:
     gold = json.dumps({"asserts": ["assert add(1, 2) == 3"]})
     v = code_verdict(program + "\ndef add(a, b):\n    return 0", gold)
-    assert v.reason == Reason.MISMATCH and v.detail.startswith(("sandbox_violation:", "crash:")), v
+    assert (v.passed, v.reason) == (False, Reason.MISMATCH), v
+    assert v.detail.startswith(("failed_test:", "crash:")), v
 
 
 def test_bad_spec_and_missing_program() -> None:
@@ -132,8 +133,10 @@ def test_bad_spec_and_missing_program() -> None:
 def test_reference_program_self_check() -> None:
     good = json.dumps({"tests": [{"input": "2\n", "output": "4"}], "reference": "print(2 * int(input()))"})
     bad = json.dumps({"tests": [{"input": "2\n", "output": "5"}], "reference": "print(2 * int(input()))"})
-    assert check_inline(CheckItem("code", good, good), POLICY).passed
-    assert check_inline(CheckItem("code", bad, bad), POLICY).reason == Reason.UNVERIFIABLE
+    assert check_inline(CheckItem("code_spec", good, None), POLICY).passed
+    assert check_inline(CheckItem("code_spec", bad, None), POLICY).reason == Reason.UNVERIFIABLE
+    # the gold checked against itself as kind "code" is an echoed spec, not a solution
+    assert not check_inline(CheckItem("code", good, good), POLICY).passed
 
 
 def test_program_extraction_and_output_comparison() -> None:
@@ -150,7 +153,8 @@ def test_program_extraction_and_output_comparison() -> None:
 def test_rlimits_and_own_uid_contain_a_fork_bomb_without_the_audit_hook() -> None:
     if os.geteuid() != 0:
         pytest.skip("the own-uid layer needs root; without it RLIMIT_NPROC counts all the user's processes")
-    r = run_python("import os\nwhile True:\n    os.fork()", limits=FAST, audit_hook=False)
+    roomy = FAST.model_copy(update={"wall_s": 10.0})  # the bomb spins every core it may: no tight deadline
+    r = run_python("import os\nwhile True:\n    os.fork()", limits=roomy, audit_hook=False)
     assert r.status == "processes" and "own_uid" in r.layers
 
 
@@ -171,7 +175,7 @@ def test_rlimit_as_alone_stops_a_memory_hog() -> None:
 def test_own_uid_alone_cannot_write_root_owned_places() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
-    r = run_python("open('/etc/rm-sandbox-test', 'w')", limits=FAST, audit_hook=False)
+    r = run_python("open('/etc/rm-sandbox-test', 'w')", limits=FAST, audit_hook=False, isolate_fs=False)
     assert r.status == "crash" and "Permission denied" in r.detail
     assert not os.path.exists("/etc/rm-sandbox-test")
 
