@@ -14,10 +14,12 @@ says nothing); the other golds are checked with the traces, in the same pool cal
 from __future__ import annotations
 
 from reasonmill.config import BuildConfig
+from reasonmill.generators.answers import stated_gold
 from reasonmill.pipelines.backends import BackendHub
 from reasonmill.pipelines.tally import RETRYABLE, count
 from reasonmill.records import AnswerKind, Reason, Record, Verdict
 from reasonmill.verifiers import CheckItem, VerifierPool, shared_pool
+from reasonmill.verifiers.code import SPEC_KIND
 from reasonmill.verifiers.judge import NAME as JUDGE_NAME
 from reasonmill.verifiers.judge import JudgeItem, LLMJudge
 
@@ -69,6 +71,15 @@ class AnswerChecker:
                 sum(v.detail.startswith(("judge request failed", "judge reply length")) for v in errors),
             )
         return [v for v in verdicts if v is not None]
+
+    def gold_probe(self, rec: Record) -> tuple[str | None, str]:
+        """What checks that `rec`'s gold is readable: (prediction, kind). A trace-style statement
+        of the gold checked as the record's kind, except for code, whose test spec is validated
+        on its own (`code_spec`, which no model output can trigger: a candidate never passes by
+        echoing the spec)."""
+        if rec.problem.kind == AnswerKind.CODE.value:
+            return None, SPEC_KIND
+        return stated_gold(rec), rec.problem.kind
 
     def gold_verdicts(self, records: list[Record]) -> list[Verdict | None]:
         """Each record's gold checked against itself where no verifier is needed (see the module

@@ -56,7 +56,15 @@ SAMPLES = (
 
 
 def warm() -> None:
-    """Parse and compare the samples once (errors ignored: warming must never fail an import)."""
+    """Load every registered verifier module, then parse and compare the samples once (errors
+    ignored: warming must never fail an import). Loaded here, in the forkserver, the registry and
+    its modules are inherited by every worker, so a fresh worker's first check costs no imports."""
+    try:
+        from reasonmill.verifiers.base import VERIFIERS
+
+        VERIFIERS.names()
+    except Exception:
+        pass
     try:
         from math_verify import parse, verify
 

@@ -1,7 +1,7 @@
 """Verification: check every trace's final answer against the gold.
 
-The gold answer, stated as a trace would state it (`reasonmill.generators.answers.stated_gold`),
-is first checked against the gold, so a gold the verifier cannot read is an `unverifiable_gold`
+The gold answer, stated as a trace would state it (`AnswerChecker.gold_probe`; a code spec is
+validated on its own), is first checked, so a gold the verifier cannot read is an `unverifiable_gold`
 rejection, not a record whose traces all look wrong. Each trace keeps its verdict; a record is
 kept when at least one trace passed (`no_correct_trace` otherwise, with every trace's reason in
 the detail). Checks go through the build's one checking path (`AnswerChecker`): the worker pool
@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reasonmill.config import BuildConfig
-from reasonmill.generators.answers import stated_gold
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.records import Record, Rejection
 from reasonmill.verifiers.judge import render_judge
