@@ -39,10 +39,11 @@ class VerifyStage(Stage):
         cfg, checker = self.config.verify, self.ctx.checker
         golds = checker.gold_verdicts(records)
         need = [i for i, g in enumerate(golds) if g is None]
-        pairs = [(records[i], stated_gold(records[i])) for i in need] + [
-            (rec, t.text) for rec in records for t in rec.traces
-        ]
-        checked = checker.check(pairs, self.tag)
+        probes = [checker.gold_probe(records[i]) for i in need]
+        pairs = [(records[i], pred) for i, (pred, _) in zip(need, probes, strict=True)]
+        pairs += [(rec, t.text) for rec in records for t in rec.traces]
+        kinds = [kind for _, kind in probes] + [rec.problem.kind for rec in records for _ in rec.traces]
+        checked = checker.check(pairs, self.tag, kinds)
         for i, v in zip(need, checked, strict=False):
             golds[i] = v
         verdicts = iter(checked[len(need) :])
