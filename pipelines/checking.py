@@ -41,16 +41,18 @@ class AnswerChecker:
         """True when `rec`'s answers go to the LLM judge."""
         return self.config.verify.judge is not None and rec.problem.kind == FREE_FORM
 
-    def check(self, pairs: list[tuple[Record, str | None]], tag: str) -> list[Verdict]:
+    def check(
+        self, pairs: list[tuple[Record, str | None]], tag: str, kinds: list[str] | None = None
+    ) -> list[Verdict]:
         """Verdicts for (record, prediction) pairs, in order; `tag` names the calling stage (the
-        judge's requests are cached under `tag:judge`)."""
+        judge's requests are cached under `tag:judge`). `kinds` overrides the check kind per pair
+        (the gold probe of a code spec is kind `code_spec`)."""
         verdicts: list[Verdict | None] = [None] * len(pairs)
+        kind = [kinds[i] if kinds is not None else rec.problem.kind for i, (rec, _) in enumerate(pairs)]
         to_judge = [i for i, (rec, _) in enumerate(pairs) if self.judged(rec)]
         to_pool = [i for i, (rec, _) in enumerate(pairs) if not self.judged(rec)]
         if to_pool:
-            items = [
-                CheckItem(pairs[i][0].problem.kind, pairs[i][0].problem.answer, pairs[i][1]) for i in to_pool
-            ]
+            items = [CheckItem(kind[i], pairs[i][0].problem.answer, pairs[i][1]) for i in to_pool]
             for i, v in zip(to_pool, self.pool.check_many(items), strict=True):
                 verdicts[i] = v
         if to_judge:
