@@ -21,10 +21,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reasonmill.config import BuildConfig
+from reasonmill.errors import LLMCapabilityError
 from reasonmill.llm import BackendStats, LLMBackend, RequestCache, make_backend, meter
 from reasonmill.llm.cache import CachedBackend
 from reasonmill.llm.registry import parse_backend_config
@@ -33,7 +35,20 @@ from reasonmill.llm.vllm_server import ManagedServer, VllmServerConfig, start_se
 
 CACHE_FILE = "llm_cache.sqlite"
 
-_COLLECTOR: ContextVar[dict[str, BackendStats] | None] = ContextVar("reasonmill_shard_llm", default=None)
+
+@dataclass
+class BackendUse:
+    """What one backend's calls in a shard cost, and what the server was seen to support."""
+
+    stats: BackendStats = field(default_factory=BackendStats)
+    capabilities: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for the shard's marker: the counters plus `capabilities`."""
+        return {**self.stats.as_dict(), "capabilities": dict(self.capabilities)}
+
+
+_COLLECTOR: ContextVar[dict[str, BackendUse] | None] = ContextVar("reasonmill_shard_llm", default=None)
 
 
 def cache_path(out: Path) -> Path:
@@ -41,10 +56,17 @@ def cache_path(out: Path) -> Path:
     return Path(out) / CACHE_FILE
 
 
+def capabilities_of(backend: Any) -> dict[str, Any]:
+    """The capabilities a backend (or the backend inside a cache wrapper) reports; {} if none."""
+    inner = getattr(backend, "backend", backend)
+    caps = getattr(inner, "capabilities", None)
+    return {k: v for k, v in caps().items() if v is not None} if callable(caps) else {}
+
+
 @contextmanager
-def collect_llm_stats() -> Iterator[dict[str, BackendStats]]:
+def collect_llm_stats() -> Iterator[dict[str, BackendUse]]:
     """Collect, per backend name, what the backend calls made in this block cost."""
-    stats: dict[str, BackendStats] = {}
+    stats: dict[str, BackendUse] = {}
     token = _COLLECTOR.set(stats)
     try:
         yield stats
@@ -67,7 +89,9 @@ class MeteredBackend:
     def _record(self, m: BackendStats) -> None:
         sink = _COLLECTOR.get()
         if sink is not None:
-            sink.setdefault(self.name, BackendStats()).merge(m)
+            use = sink.setdefault(self.name, BackendUse())
+            use.stats.merge(m)
+            use.capabilities.update(capabilities_of(self.inner))
 
     def generate(
         self, conversations: Sequence[Sequence[MessageLike]], sampling: SamplingParams
@@ -90,6 +114,8 @@ class MeteredBackend:
         with meter() as m:
             try:
                 return self.inner.continue_prefix(conversations, prefixes, sampling, banned_prefix_words)
+            except LLMCapabilityError as exc:
+                raise LLMCapabilityError(f"backend '{self.name}' ({exc})") from None
             finally:
                 self._record(m)
 

@@ -31,7 +31,7 @@ from reasonmill.config import BuildConfig
 from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
 from reasonmill.llm import BackendStats
 from reasonmill.lock import BuildLock
-from reasonmill.pipelines.backends import collect_llm_stats
+from reasonmill.pipelines.backends import BackendUse, collect_llm_stats
 from reasonmill.pipelines.context import StageContext, make_context
 from reasonmill.pipelines.export import export_corpus
 from reasonmill.pipelines.plan import shard_plan
@@ -158,10 +158,10 @@ _LLM_COUNTERS = (
 )
 
 
-def _llm_extra(per_backend: dict[str, BackendStats]) -> dict[str, int]:
+def _llm_extra(per_backend: dict[str, BackendUse]) -> dict[str, int]:
     total = BackendStats()
-    for s in per_backend.values():
-        total.merge(s)
+    for use in per_backend.values():
+        total.merge(use.stats)
     return {f"llm_{k}": getattr(total, k) for k in _LLM_COUNTERS if getattr(total, k)}
 
 
@@ -193,7 +193,7 @@ def run_shard(ctx: StageContext, stage: Stage, shard: int) -> dict[str, Any]:
         counts,
         inputs=digest,
         retry=retry,
-        llm={n: s.as_dict() for n, s in sorted(per_backend.items())},
+        llm={n: use.as_dict() for n, use in sorted(per_backend.items())},
     )
     info["skipped"] = False
     return info
@@ -215,17 +215,23 @@ def prepare_stage(ctx: StageContext, stage: Stage) -> None:
     stage.prepare(input_paths(ctx.out, ctx.config, stage.name, 0))
 
 
-def _backend_totals(markers: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    totals: dict[str, BackendStats] = {}
+def _backend_totals(markers: Iterable[dict[str, Any]]) -> dict[str, BackendUse]:
+    totals: dict[str, BackendUse] = {}
     for m in markers:
-        for name, stats in (m.get("llm") or {}).items():
-            totals.setdefault(name, BackendStats()).merge(BackendStats(**stats))
-    return {n: s.as_dict() for n, s in sorted(totals.items())}
+        for name, entry in (m.get("llm") or {}).items():
+            entry = dict(entry)
+            caps = entry.pop("capabilities", {}) or {}
+            use = totals.setdefault(name, BackendUse())
+            use.stats.merge(BackendStats(**entry))
+            use.capabilities.update(caps)
+    return totals
 
 
 def backend_summary(config: BuildConfig, markers: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per LLM backend of the config: its kind and model, the stages that use it, and what its
-    requests cost over the whole build (every shard's marker summed)."""
+    """Per LLM backend of the config: its kind and model, the stages that use it, what its
+    requests cost over the whole build (every shard's marker summed: requests, tokens in and out,
+    retries, failures by cause) and what the server was found to support (served model, n,
+    prefix continuation, logprobs)."""
     totals = _backend_totals(markers)
     out: dict[str, Any] = {}
     for name, cfg in sorted(config.llm.backends.items()):
@@ -234,7 +240,8 @@ def backend_summary(config: BuildConfig, markers: list[dict[str, Any]]) -> dict[
             "kind": cfg.get("kind"),
             "model": cfg.get("model") or cfg.get("model_path"),
             "stages": users,
-            "stats": totals.get(name, BackendStats().as_dict()),
+            "stats": totals[name].stats.as_dict() if name in totals else BackendStats().as_dict(),
+            "capabilities": totals[name].capabilities if name in totals else {},
         }
     return out
 

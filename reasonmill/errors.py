@@ -68,3 +68,8 @@ class LLMServerError(LLMError):
 
 class LLMBackendUnavailable(LLMError):
     """A backend's optional dependency (vllm, torch, transformers) is not importable here."""
+
+
+class LLMCapabilityError(LLMError):
+    """A backend cannot do what a stage needs of it (e.g. continue an assistant prefix), and no
+    other mode it knows can; the message names the backend and what to configure instead."""

@@ -11,7 +11,7 @@ import re
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
-# Paragraphs that open with one of these start a new thought (DESIGN.md §4, Retro-Search). Shared by
+# Paragraphs that open with one of these start a new thought (Retro-Search segmentation). Shared by
 # the narrating solvers that write switches and by Retro-Search, which splits traces at them.
 TRANSITION_KEYWORDS: tuple[str, ...] = (
     "Wait",

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from reasonmill.errors import ConfigError, LLMRequestError
+from reasonmill.errors import ConfigError, LLMCapabilityError, LLMRequestError
 from reasonmill.llm.aio import LoopThread
 from reasonmill.llm.base import BackendStats, BaseBackend, derived_seed
 from reasonmill.llm.endpoints import CircuitOpenError, Endpoint, EndpointPool, PoolSettings
@@ -106,7 +106,23 @@ class ClientOptions(BackendConfig):
     cooldown_s: float = Field(10.0, gt=0)
     cooldown_max_s: float = Field(120.0, gt=0)
     latency_factor: float = Field(3.0, gt=1)
-    prefix_mode: Literal["chat_continue", "completions"] = "chat_continue"
+    prefix_mode: Literal[
+        "auto", "chat_continue", "completions_template", "completions_plain", "completions"
+    ] = Field(
+        "auto",
+        description=(
+            "how an assistant prefix is continued: auto = probe the server (chat_continue when it really "
+            "continues, else completions_template when `tokenizer` is set, else refuse)"
+        ),
+    )
+    tokenizer: str | None = Field(
+        None,
+        description="a Hugging Face tokenizer folder whose chat template renders prompts for completions_template",
+    )
+    n_mode: Literal["auto", "native", "separate"] = Field(
+        "auto",
+        description="n samples in one request (native), one request per sample (separate), or learn it (auto)",
+    )
     banned_max_tries: int = Field(4, ge=1)
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every request")
     banned_token_ids: dict[str, list[int]] = Field(
@@ -122,6 +138,11 @@ class ClientOptions(BackendConfig):
     max_reply_bytes: int | None = Field(
         None, ge=1024, description="largest reply body accepted; default 64 KiB + 64 bytes per asked token"
     )
+
+    @field_validator("prefix_mode")
+    @classmethod
+    def _old_name(cls, v: str) -> str:
+        return "completions_plain" if v == "completions" else v  # the earlier name of the plain mode
 
     def reply_limit(self, max_tokens: int, n: int) -> int:
         """The reply size limit for a request of `n` samples of at most `max_tokens` tokens."""
@@ -205,6 +226,15 @@ class OpenAICompatBackend(BaseBackend):
 
         self.pool = self._loop.run(build())
         self._closed = False
+        # What the server turned out to support (see `capabilities`): learnt from replies (n,
+        # logprobs, served model) or probed once (prefix continuation).
+        self._caps: dict[str, Any] = {"served_model": None, "n": None, "prefix": None, "logprobs": None}
+        if config.n_mode != "auto":
+            self._caps["n"] = config.n_mode
+        if config.prefix_mode not in ("auto",):
+            self._caps["prefix"] = config.prefix_mode
+        self._prefix_probe: asyncio.Lock | None = None
+        self._template: Any = None
 
     # -- sync facade -------------------------------------------------------------------------
 
@@ -240,6 +270,12 @@ class OpenAICompatBackend(BaseBackend):
 
         self._loop.run(shut())
         self._loop.close()
+
+    def capabilities(self) -> dict[str, Any]:
+        """What this server supports, as far as this backend has seen: `served_model`, `n`
+        ("native" | "separate"), `prefix` ("chat_continue" | "completions_template" |
+        "completions_plain" | "unsupported"), `logprobs` (bool); None where not yet known."""
+        return dict(self._caps)
 
     def endpoint_states(self) -> list[dict[str, object]]:
         """Per-replica state (limit, circuit, counts) for logs and tests."""
@@ -315,9 +351,76 @@ class OpenAICompatBackend(BaseBackend):
         seed: int | None,
         overrides: dict[str, Any] | None = None,
     ) -> list[Completion]:
-        if self.config.prefix_mode == "completions":
+        mode = await self._prefix_mode()
+        if mode == "completions_plain":
             return await self._completion(render_plain(messages, prefix), sampling, n, seed, overrides)
+        if mode == "completions_template":
+            return await self._completion(
+                self._render_template(messages, prefix), sampling, n, seed, overrides
+            )
         return await self._chat(messages, sampling, prefix=prefix, n=n, seed=seed, overrides=overrides)
+
+    def _render_template(self, messages: list[Message], prefix: str) -> str:
+        """The prompt of `messages` with the assistant reply open at `prefix`, rendered client-side
+        with the model's own chat template (so /v1/completions continues exactly the prefix)."""
+        if self._template is None:
+            try:
+                from transformers import AutoTokenizer
+            except ImportError:
+                raise LLMCapabilityError(
+                    f"backend {self.model_id}: prefix_mode completions_template needs transformers to render the chat template"
+                ) from None
+            self._template = AutoTokenizer.from_pretrained(self.config.tokenizer)
+        msgs = [m.as_dict() for m in messages] + [{"role": "assistant", "content": prefix}]
+        return str(self._template.apply_chat_template(msgs, tokenize=False, continue_final_message=True))
+
+    async def _prefix_mode(self) -> str:
+        """The prefix-continuation mode to use, probing the server once when `prefix_mode` is auto."""
+        mode = self._caps["prefix"]
+        if mode is not None and mode != "unsupported":
+            return str(mode)
+        if mode is None:
+            if self._prefix_probe is None:
+                self._prefix_probe = asyncio.Lock()
+            async with self._prefix_probe:
+                if self._caps["prefix"] is None:
+                    continues = await self._probe_chat_continue()
+                    if continues:
+                        self._caps["prefix"] = "chat_continue"
+                    elif self.config.tokenizer:
+                        self._caps["prefix"] = "completions_template"
+                    else:
+                        self._caps["prefix"] = "unsupported"
+            mode = self._caps["prefix"]
+        if mode == "unsupported":
+            raise LLMCapabilityError(
+                f"model {self.model_id}: the server does not continue an assistant prefix (it ignores "
+                "continue_final_message); set `tokenizer:` to the model's tokenizer folder so the prefix is sent "
+                "to /v1/completions with the chat template rendered here (prefix_mode: completions_template)"
+            )
+        return str(mode)
+
+    async def _probe_chat_continue(self) -> bool:
+        """Does the server continue a final assistant message? Compare prompt sizes: continuing,
+        the prompt grows by exactly the prefix's tokens; answering afresh, it also closes the
+        assistant turn and opens a new one (end-of-turn and header tokens). The prefix's own size is
+        measured by appending it to the user's message."""
+        user = "Reply with one word."
+        word = "The"
+        base = [Message("user", user)]
+        one = SamplingParams(max_tokens=1, temperature=0.0)
+        plain, longer, cont = await asyncio.gather(
+            self._chat(base, one, n=1),
+            self._chat([Message("user", f"{user} {word}")], one, n=1),
+            self._chat(base, one, prefix=word, n=1),
+        )
+        for c in (plain[0], longer[0], cont[0]):
+            if c.error is not None:
+                raise LLMRequestError(f"{self.model_id}: the prefix-continuation probe failed: {c.error}")
+        if not (plain[0].prompt_tokens and cont[0].prompt_tokens):
+            return False  # no usage reported: continuation cannot be verified
+        word_tokens = longer[0].prompt_tokens - plain[0].prompt_tokens
+        return 0 <= cont[0].prompt_tokens - plain[0].prompt_tokens <= max(1, word_tokens)
 
     async def _continue_one(
         self, messages: list[Message], prefix: str, sampling: SamplingParams, bias: dict[str, int]
@@ -347,14 +450,25 @@ class OpenAICompatBackend(BaseBackend):
     async def _sampled(
         self, kind: str, payload: dict[str, Any], sampling: SamplingParams
     ) -> list[Completion]:
-        """One request for `payload["n"]` samples; slots the server did not return are asked for one
-        by one (slot j with seed `derived_seed(seed, j)`), so n samples come back whenever they can."""
+        """`payload["n"]` samples: one request for all of them where the server honours `n`, else
+        one request per slot (slot j with seed `derived_seed(seed, j)`, slot 0 with the request's
+        own seed) — and the same for the slots of a reply that came back short — so n samples
+        come back whenever they can, the same ones however they were asked for."""
         n = int(payload["n"])
-        out = await self._request(kind, payload, n)
+        seed = payload.get("seed")
+        if n > 1 and self._caps["n"] == "separate":
+            out = (await self._request(kind, {**payload, "n": 1}, 1))[:1]
+        else:
+            out = await self._request(kind, payload, n)
+            if n > 1 and out and out[0].error is None:
+                if len(out) >= n:
+                    self._caps["n"] = self._caps["n"] or "native"
+                else:
+                    self.stats.add("short_replies")
+                    if self.config.n_mode == "auto":
+                        self._caps["n"] = "separate"
         if len(out) >= n:
             return out[:n]
-        self.stats.add("short_replies")
-        seed = payload.get("seed")
 
         async def slot(j: int) -> Completion:
             one = {**payload, "n": 1, **({"seed": derived_seed(seed, j)} if seed is not None else {})}
@@ -435,6 +549,10 @@ class OpenAICompatBackend(BaseBackend):
                 last["error"], last["raw"] = str(e), e.raw
                 raise
             lease.outcome = "ok"
+            if result:
+                self._caps["served_model"] = self._caps["served_model"] or result[0].model
+                if b'"top_logprobs"' in body:
+                    self._caps["logprobs"] = any("top_logprobs" in c.meta for c in result)
             if result:  # usage is per request: the prompt once, the completion tokens of every choice
                 self.stats.add("prompt_tokens", result[0].prompt_tokens)
                 self.stats.add("completion_tokens", sum(c.completion_tokens for c in result))

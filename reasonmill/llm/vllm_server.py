@@ -16,7 +16,8 @@ Lifecycle (`ManagedServer`):
   too) until it answers 200. If the process exits first, or `startup_timeout_s` passes,
   it raises `LLMServerError` with the exit code and the log's last lines, and cleans up.
 - `stop()`: SIGTERM to the group, wait `stop_timeout_s`, then SIGKILL; idempotent, also run at
-  interpreter exit so a crashed build leaves no GPU-holding orphan.
+  interpreter exit; and a watchdog process beside each server stops it when the process that
+  started it dies in any way (SIGKILL included), so a killed build leaves no GPU-holding orphan.
 
 The backend (kind "vllm_server") starts `replicas` servers and serves requests through the
 OpenAI-compatible backend with all of them as endpoints; `close()` stops them.
@@ -29,6 +30,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -50,6 +52,29 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+WATCHDOG = r"""
+import os, signal, sys, time
+pgid, grace = int(sys.argv[1]), float(sys.argv[2])
+if sys.stdin.read() == "":
+    # The process that started the server is gone (EOF without "stop"): take the server down.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                sys.exit(0)
+            time.sleep(0.1)
+"""
+"""A tiny reaper beside each managed server: it waits on a pipe from the process that started the
+server and, if that process dies without saying "stop" (SIGKILL included), stops the server's
+process group, so no GPU-holding server outlives its build."""
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -88,6 +113,7 @@ class ManagedServer:
         self.log_path = Path(str(log_path).format(**fill))
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -107,6 +133,12 @@ class ManagedServer:
             raise LLMServerError(f"cannot run {self.command[0]!r}: {e}") from None
         log.close()
         atexit.register(self.stop)
+        # In its own session too, so a kill of the build's process group does not take it along.
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", WATCHDOG, str(self.proc.pid), str(self.stop_timeout_s)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
         url = f"http://{self.host}:{self.port}{self.health_path}"
         deadline = time.monotonic() + self.startup_timeout_s
         with httpx.Client(timeout=5.0) as client:
@@ -150,6 +182,15 @@ class ManagedServer:
                 proc.wait(10)
         # Children that ignored SIGTERM while the leader exited: make sure the group is gone.
         self._signal(proc, signal.SIGKILL)
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            try:
+                assert watchdog.stdin is not None
+                watchdog.stdin.write(b"stop")
+                watchdog.stdin.close()
+            except (OSError, ValueError):
+                pass
+            watchdog.wait(10)
 
     @staticmethod
     def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -27,7 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -90,8 +93,48 @@ class Faults(BaseModel):
     seed: int = 0
 
 
+class Traits(BaseModel):
+    """How the server behaves where real servers differ (not faults: each is a real server's way).
+
+    `ignore_n`: answer one choice whatever `n` asks (llama.cpp's server, several proxies).
+    `ignore_prefix`: treat a final assistant message as a finished turn and answer afresh, even
+    with `continue_final_message` (servers without vLLM's extension).
+    `logprobs`: return the first token's top log-probabilities when asked (vLLM, llama.cpp do).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    ignore_n: bool = False
+    ignore_prefix: bool = False
+    logprobs: bool = True
+
+
+_TOKEN = re.compile(r"<\|\w+\|>|\w+|[^\w\s]")
+
+
 def _count_tokens(text: str) -> int:
     return len(text.split())
+
+
+def render_template(messages: list[dict[str, Any]], continue_final: bool) -> str:
+    """The prompt a chat template would make of `messages` (roles in markers, each turn closed by
+    <|end|>, then the assistant header), or, when `continue_final`, with the last (assistant)
+    message left open so the reply continues it. `usage.prompt_tokens` counts its tokens, which
+    is how a client can tell a continued prefix from a fresh reply."""
+    parts = []
+    for i, m in enumerate(messages):
+        last = i == len(messages) - 1
+        parts.append(f"<|{m.get('role', 'user')}|>\n{m.get('content', '')}")
+        if not (last and continue_final):
+            parts.append("<|end|>\n")
+    if not continue_final:
+        parts.append("<|assistant|>\n")
+    return "".join(parts)
+
+
+def template_tokens(text: str) -> int:
+    """Tokens of a rendered prompt: markers, words and punctuation marks count one each."""
+    return len(_TOKEN.findall(text))
 
 
 @dataclass
@@ -100,6 +143,7 @@ class _State:
     responder: Responder
     faults: Faults
     rng: random.Random
+    traits: Traits = field(default_factory=Traits)
     n: int = 0
     counts: Counter = field(default_factory=Counter)
 
@@ -235,15 +279,18 @@ class _Protocol(asyncio.Protocol):
             return _response(200, b'{"id": "x", "choices": [{"index": 0, "message": ')
         messages = list(req.get("messages") or [])
         prefix = ""
-        if (
+        continuing = (
             kind == "chat"
-            and req.get("continue_final_message")
-            and messages
+            and bool(req.get("continue_final_message"))
+            and not st.traits.ignore_prefix
+            and bool(messages)
             and messages[-1].get("role") == "assistant"
-        ):
+        )
+        if continuing:
             prefix = str(messages[-1].get("content", ""))
         prompt = str(req.get("prompt", ""))
-        n = int(req.get("n") or 1)
+        n = 1 if st.traits.ignore_n else int(req.get("n") or 1)
+        want_logprobs = st.traits.logprobs and (req.get("logprobs") or req.get("top_logprobs"))
         choices, completion_tokens = [], 0
         for i in range(n):
             text = st.responder(ReplyRequest(kind, messages, prompt, req, i, prefix))
@@ -254,15 +301,29 @@ class _Protocol(asyncio.Protocol):
                 keep = max(1, min(len(words) // 2, int(max_tokens or len(words))))
                 text, finish = " ".join(words[:keep]), "length"
             completion_tokens += _count_tokens(text)
+            first = (text.split() or [""])[0]
             if kind == "chat":
-                choices.append(
-                    {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-                )
+                choice: dict[str, Any] = {
+                    "index": i,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": finish,
+                }
+                if want_logprobs:  # the first token sure of itself, one alternative far behind
+                    tops = [
+                        {"token": first, "logprob": math.log(0.9)},
+                        {"token": "?", "logprob": math.log(0.1)},
+                    ]
+                    choice["logprobs"] = {
+                        "content": [{"token": first, "logprob": math.log(0.9), "top_logprobs": tops}]
+                    }
+                choices.append(choice)
             else:
-                choices.append({"index": i, "text": text, "finish_reason": finish, "logprobs": None})
-        prompt_tokens = sum(_count_tokens(str(m.get("content", ""))) for m in messages) + _count_tokens(
-            prompt
-        )
+                lp = {"top_logprobs": [{first: math.log(0.9), "?": math.log(0.1)}]} if want_logprobs else None
+                choices.append({"index": i, "text": text, "finish_reason": finish, "logprobs": lp})
+        if kind == "chat":
+            prompt_tokens = template_tokens(render_template(messages, continuing))
+        else:
+            prompt_tokens = template_tokens(prompt)
         data = {
             "id": f"cmpl-{st.n}",
             "object": "chat.completion" if kind == "chat" else "text_completion",
@@ -292,9 +353,12 @@ class LoopbackServer:
         model: str = "loopback",
         host: str = "127.0.0.1",
         port: int = 0,
+        traits: Traits | None = None,
     ) -> None:
         faults = faults or Faults()
-        self._state = _State(model, responder or echo_responder, faults, random.Random(faults.seed))
+        self._state = _State(
+            model, responder or echo_responder, faults, random.Random(faults.seed), traits or Traits()
+        )
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -309,6 +373,15 @@ class LoopbackServer:
     def faults(self, faults: Faults) -> None:
         self._state.faults = faults
         self._state.rng = random.Random(faults.seed)
+
+    @property
+    def traits(self) -> Traits:
+        """How the server behaves where real servers differ (`Traits`)."""
+        return self._state.traits
+
+    @traits.setter
+    def traits(self, traits: Traits) -> None:
+        self._state.traits = traits
 
     @property
     def counts(self) -> Counter:
@@ -386,11 +459,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency", type=float, default=0.0, help="seconds before every completion reply")
     ap.add_argument("--startup-delay", type=float, default=0.0, help="sleep before binding (model load)")
     ap.add_argument("--faults", default="{}", help="JSON of Faults fields, e.g. '{\"rate_limit_every\": 5}'")
+    ap.add_argument("--traits", default="{}", help="JSON of Traits fields, e.g. '{\"ignore_n\": true}'")
+    ap.add_argument(
+        "--started-file",
+        default=None,
+        help="append one line here when the server starts (tests count starts)",
+    )
+    ap.add_argument("--reply", default=None, help="answer every request with this text instead of the echo")
     args, _unknown = ap.parse_known_args(argv)
     faults = Faults.model_validate({"latency_s": args.latency, **json.loads(args.faults)})
+    traits = Traits.model_validate(json.loads(args.traits))
+    if args.started_file:
+        with open(args.started_file, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
     if args.startup_delay:
         time.sleep(args.startup_delay)
-    server = LoopbackServer(faults=faults, model=args.model, host=args.host, port=args.port)
+    fixed = args.reply.replace("\\n", "\n") if args.reply is not None else None
+    responder = (lambda req: fixed) if fixed is not None else None
+    server = LoopbackServer(
+        responder, faults=faults, model=args.model, host=args.host, port=args.port, traits=traits
+    )
     print(f"loopback server on http://{args.host}:{args.port}/v1 model={args.model}", flush=True)
     try:
         asyncio.run(server.serve_forever())

@@ -1,4 +1,4 @@
-"""reasonmill.llm is core: it imports no stage package and never Prefect (DESIGN.md §1)."""
+"""reasonmill.llm is core: it imports no stage package and never Prefect."""
 
 from __future__ import annotations
 
