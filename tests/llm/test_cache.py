@@ -69,7 +69,8 @@ def test_only_missing_slots_are_taken_from_a_repeat_of_the_same_request(server, 
 
 
 def test_continue_prefix_is_cached_by_prefix_and_banned_words(server, backend_for, tmp_path):
-    b = CachedBackend(backend_for(server.url), RequestCache(tmp_path / "c.sqlite"), tag="retro:v1")
+    # The server is declared to continue prefixes (no probe requests), so every request is counted.
+    b = CachedBackend(backend_for(server.url, prefix_mode="chat_continue"), RequestCache(tmp_path / "c.sqlite"), tag="retro:v1")
     b.continue_prefix([user("q")], ["p1"], SamplingParams(), ["Wait"])
     b.continue_prefix([user("q")], ["p1"], SamplingParams(), ["Wait"])
     assert server.counts["requests"] == 1

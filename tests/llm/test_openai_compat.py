@@ -24,8 +24,10 @@ def test_round_trip_chat_n_samples(server, backend_for):
     assert out[0][0].text == "echo 0: two plus two" and out[0][2].text == "echo 2: two plus two"
     assert out[1][1].text == "echo 1: hello"
     assert all(c.finish_reason == "stop" and c.ok for r in out for c in r)
-    assert out[0][0].prompt_tokens == 3 and out[0][0].model == "loopback"
-    assert b.stats.requests == 2 and b.stats.prompt_tokens == 4 and b.stats.completion_tokens > 0
+    # The loopback counts prompt tokens of the rendered chat template ("<|user|>", three words,
+    # "<|end|>", "<|assistant|>"), as a real server counts its template's tokens.
+    assert out[0][0].prompt_tokens == 6 and out[0][0].model == "loopback"
+    assert b.stats.requests == 2 and b.stats.prompt_tokens == 10 and b.stats.completion_tokens > 0
 
 
 def test_continue_prefix_chat_and_completions_modes(server, backend_for):
@@ -113,7 +115,7 @@ def test_banned_opening_words_resampled(server, backend_for):
         return " so x = 3."
 
     server._state.responder = responder
-    b = backend_for(server.url, banned_max_tries=3)
+    b = backend_for(server.url, banned_max_tries=3, prefix_mode="chat_continue")  # known to continue: no probe
     out = b.continue_prefix(
         [user("easy"), user("stubborn")],
         ["x + 1 = 4", "y"],
@@ -234,7 +236,7 @@ def test_banned_first_token_by_logit_bias_when_ids_are_known(server, backend_for
         return " x = 3."
 
     server._state.responder = responder
-    b = backend_for(server.url, banned_token_ids={"Wait": [42, 7]})
+    b = backend_for(server.url, banned_token_ids={"Wait": [42, 7]}, prefix_mode="chat_continue")
     out = b.continue_prefix([user("q")], ["x + 1 = 4."], SamplingParams(max_tokens=20, n=2), ["Wait", "Hmm"])
     assert [c.text for c in out[0]] == ["So x = 3.", "So x = 3."]
     assert out[0][0].meta["first_token_logit_bias"] and "banned_violation" not in out[0][0].meta
