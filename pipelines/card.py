@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from reasonmill.pipelines import build_stats
-from reasonmill.pipelines.report import PLOTS, PROMPTS_FILE, record_rows
+from reasonmill.pipelines.report import PLOTS, PROMPTS_FILE, ordered_stages, record_rows
 from reasonmill.shards import atomic_write_bytes
 
 DEFAULT_LICENSE = "apache-2.0"
@@ -219,9 +219,16 @@ def models(config: dict[str, Any]) -> list[dict[str, str]]:
 # Configs (the front matter)
 
 
+SUBSET_ORDER = ("sft", "prompt_completion", "grpo", "preference", "records")
+"""Corpus subsets in the order a reader meets them (others follow, sorted)."""
+
+
 def _subset_configs(corpus: dict[str, Any]) -> list[dict[str, Any]]:
     # CORPUS_LAYOUT.md's shape; used until/unless export.dataset_card_configs exists.
-    names = list(corpus["subsets"])
+    names = sorted(
+        corpus["subsets"],
+        key=lambda n: (SUBSET_ORDER.index(n) if n in SUBSET_ORDER else len(SUBSET_ORDER), n),
+    )
     default = "sft" if "sft" in names else (names[0] if names else None)
     return [
         {
@@ -287,10 +294,28 @@ def _rows_and_columns(files: list[Path]) -> tuple[int, list[str]]:
     return rows, (pq.read_schema(files[0]).names if files else [])
 
 
+def split_empty(
+    out: Path, configs: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(configs with rows, configs whose files hold no row).
+
+    Why empty ones are not declared: `datasets` (5.x) cannot load a split without rows (an empty
+    Parquet file fails with "BatchSize must be greater than 0" or "corresponds to no data"), so
+    declaring one would break `load_dataset(repo, NAME)` and the Hub's viewer. When the default is
+    empty, the first config with rows becomes the default.
+    """
+    full, empty = [], []
+    for c in configs:
+        (full if _rows_and_columns(_config_files(out, c))[0] else empty).append(c)
+    if full and not any(c.get("default") for c in full):
+        full = [{**full[0], "default": True}, *full[1:]]
+    return full, empty
+
+
 def front_matter(out: Path, manifest: dict[str, Any], license: str = DEFAULT_LICENSE) -> dict[str, Any]:
-    """The card's YAML front matter as a dict (configs, license, task categories, tags, size)."""
-    configs = corpus_configs(out, manifest)
-    default = next((c for c in configs if c.get("default")), configs[0] if configs else None)
+    """The card's YAML front matter as a dict (configs with rows, license, task categories, tags, size)."""
+    configs, _empty = split_empty(out, corpus_configs(out, manifest))
+    default = next((c for c in configs if c.get("default")), None)
     rows = _rows_and_columns(_config_files(out, default))[0] if default else 0
     names = {c["config_name"] for c in configs}
     tags = BASE_TAGS + [
@@ -342,8 +367,11 @@ def _prompt_hashes(out: Path) -> tuple[dict[str, str], str]:
     )
 
 
-def _load_section(out: Path, configs: list[dict[str, Any]], repo_id: str | None) -> list[str]:
+def _load_section(
+    out: Path, manifest: dict[str, Any], configs: list[dict[str, Any]], repo_id: str | None
+) -> list[str]:
     repo = repo_id or "NAMESPACE/NAME"
+    _full, empty = split_empty(out, corpus_configs(out, manifest))
     default = next(
         (c["config_name"] for c in configs if c.get("default")),
         configs[0]["config_name"] if configs else "default",
@@ -366,6 +394,17 @@ def _load_section(out: Path, configs: list[dict[str, Any]], repo_id: str | None)
                 n,
                 use,
                 ", ".join(f"`{x}`" for x in cols) or "-",
+            ]
+        )
+    for c in empty:
+        path = c["data_files"][0]["path"]
+        use = SUBSET_USE.get(c["config_name"], "curated subset")
+        rows.append(
+            [
+                f"`{path}` (empty)",
+                0,
+                f"{use}; not declared as a config (`datasets` cannot load a split with no rows)",
+                "-",
             ]
         )
     return lines + _table(["config", "rows", "for", "columns"], rows)
@@ -414,7 +453,7 @@ def _prompts_section(out: Path, config: dict[str, Any]) -> list[str]:
 
 def _counts_section(out: Path, manifest: dict[str, Any]) -> list[str]:
     rows = []
-    for name, s in (manifest.get("stages") or {}).items():
+    for name, s in ordered_stages(manifest).items():
         c = s["counts"]
         extra = ", ".join(f"{k}: {v}" for k, v in sorted(c.get("extra", {}).items())) or "-"
         rows.append([name, c["read"], c["created"], c["written"], c["rejected"], extra])
@@ -425,7 +464,7 @@ def _counts_section(out: Path, manifest: dict[str, Any]) -> list[str]:
     )
     reasons = [
         [stage, reason, n]
-        for stage, s in (manifest.get("stages") or {}).items()
+        for stage, s in ordered_stages(manifest).items()
         for reason, n in sorted(s["counts"]["reasons"].items())
     ]
     lines += ["### Rejections by reason", ""]
@@ -624,7 +663,7 @@ def render_card(out: Path, repo_id: str | None = None, license: str = DEFAULT_LI
         "one teacher trace whose final answer verified against a gold answer computed by the generator (or checked",
         "against its sub-answers); rejected rows are counted by reason below, never dropped silently.",
         *_section("Load it"),
-        *_load_section(out, meta["configs"], repo_id),
+        *_load_section(out, manifest, meta["configs"], repo_id),
         *_section("Build"),
         *_build_section(manifest),
         *_section("Models"),
@@ -668,6 +707,7 @@ __all__ = [
     "models",
     "render_card",
     "size_category",
+    "split_empty",
     "template_hashes",
     "write_card",
 ]

@@ -122,6 +122,15 @@ def record_rows(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def ordered_stages(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's stages in pipeline order (the manifest's JSON keys are sorted by name)."""
+    from reasonmill.pipelines.stages import STAGE_ORDER
+
+    stages = manifest.get("stages") or {}
+    rank = {name: i for i, name in enumerate(STAGE_ORDER)}
+    return {k: stages[k] for k in sorted(stages, key=lambda k: (rank.get(k, len(rank)), k))}
+
+
 def _pyplot() -> Any:
     # Agg: plots are files, and build machines have no display.
     import matplotlib
@@ -190,14 +199,15 @@ def plot_retro_search(by_level: dict[int, dict[str, Any]], path: Path) -> None:
 def plot_rejections(manifest: dict[str, Any], path: Path) -> None:
     """Kept and rejected rows per stage, rejections split by reason."""
     plt = _pyplot()
-    stages = list(manifest["stages"])
-    reasons = sorted({r for s in manifest["stages"].values() for r in s["counts"]["reasons"]})
+    by_stage = ordered_stages(manifest)
+    stages = list(by_stage)
+    reasons = sorted({r for s in by_stage.values() for r in s["counts"]["reasons"]})
     fig, ax = plt.subplots(figsize=(7, 4))
-    kept = [manifest["stages"][s]["counts"]["written"] for s in stages]
+    kept = [by_stage[s]["counts"]["written"] for s in stages]
     ax.bar(stages, kept, label="kept")
     bottom = kept
     for reason in reasons:
-        vals = [manifest["stages"][s]["counts"]["reasons"].get(reason, 0) for s in stages]
+        vals = [by_stage[s]["counts"]["reasons"].get(reason, 0) for s in stages]
         ax.bar(stages, vals, bottom=bottom, label=reason)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     _save(fig, ax, path, "Rows kept and rejected per stage", "rows")
@@ -239,6 +249,7 @@ def write_report(out: Path) -> dict[str, str]:
 
 
 __all__ = [
+    "ordered_stages",
     "PLOTS",
     "PROMPTS_FILE",
     "corpus_records",

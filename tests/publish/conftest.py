@@ -644,6 +644,10 @@ def build_copy(built: Path, tmp_path: Path) -> Path:
 
 MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
 CONV = pa.list_(MESSAGE)
+# A struct, not map<string, double>: datasets 5.x cannot load a map column ("does not have a
+# datasets dtype equivalent"), although CORPUS_LAYOUT.md allows either.
+SCORE_KEYS = ("difficulty_intrinsic", "effort_nodes", "retro_token_reduction", "teacher_pass_rate")
+SCORES = pa.struct([pa.field(k, pa.float64()) for k in SCORE_KEYS])
 
 
 def to_new_layout(out: Path) -> Path:
@@ -701,7 +705,7 @@ def to_new_layout(out: Path) -> Path:
                     pa.field("answer", pa.string()),
                     pa.field("tokens", pa.int64()),
                     pa.field("difficulty", pa.float64()),
-                    pa.field("scores", pa.map_(pa.string(), pa.float64())),
+                    pa.field("scores", SCORES),
                 ]
             ),
             [
@@ -711,7 +715,7 @@ def to_new_layout(out: Path) -> Path:
                     "answer": r["answer"],
                     "tokens": r["trace_tokens"],
                     "difficulty": r["difficulty"],
-                    "scores": sorted(json.loads(r["scores"]).items()),
+                    "scores": {k: json.loads(r["scores"]).get(k) for k in SCORE_KEYS},
                 }
                 for r in rows
             ],
