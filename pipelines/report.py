@@ -156,7 +156,7 @@ def _save(fig: Any, ax: Any, path: Path, title: str, ylabel: str) -> None:
 def _by_source(rows: list[dict[str, Any]], key: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r[key] is not None:
+        if r.get(key) is not None:
             out[r["source"]].append(r[key])
     return dict(sorted(out.items()))
 
@@ -182,8 +182,32 @@ def plot_lengths(rows: list[dict[str, Any]], path: Path) -> None:
     _save(fig, ax, path, "Trace length by source", "records")
 
 
-def plot_retro_search(by_level: dict[int, dict[str, Any]], path: Path) -> None:
-    """Mean corpus trace tokens per level before and after Retro-Search (from `retro_search_summary`)."""
+def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
+    """Mean trace tokens per level before and after Retro-Search, from corpus rows alone.
+
+    Before is estimated from each row's `retro_token_reduction` score (rows: `level`, tokens as
+    `trace_tokens` or `tokens`, `scores`); the build report uses `plot_retro_search_levels`, which
+    has the exact per-record counts from the retro_search stage.
+    """
+    before: dict[int, list[float]] = defaultdict(list)
+    after: dict[int, list[float]] = defaultdict(list)
+    for r in rows:
+        tokens = r.get("trace_tokens", r.get("tokens"))
+        if tokens is None:
+            continue
+        red = _scores(r.get("scores")).get("retro_token_reduction", 0.0)
+        after[r["level"]].append(tokens)
+        before[r["level"]].append(tokens / (1 - red) if red < 1 else tokens)
+    by_level = {
+        lv: {"records": len(after[lv]), "tokens_before": sum(before[lv]), "tokens_after": sum(after[lv])}
+        for lv in after
+    }
+    plot_retro_search_levels(by_level, path)
+
+
+def plot_retro_search_levels(by_level: dict[int, dict[str, Any]], path: Path) -> None:
+    """Mean corpus trace tokens per level before and after Retro-Search (`retro_search_summary`'s
+    "by_level": records, tokens_before, tokens_after per level)."""
     plt = _pyplot()
     levels = sorted(by_level)
     before = [by_level[lv]["tokens_before"] / max(by_level[lv]["records"], 1) for lv in levels]
@@ -235,7 +259,7 @@ def write_report(out: Path) -> dict[str, str]:
         build_stats.retro_search_records(out, manifest, {r["id"] for r in rows})
     )
     if retro and retro["by_level"]:
-        plot_retro_search(retro["by_level"], out / PLOTS["retro_search"])
+        plot_retro_search_levels(retro["by_level"], out / PLOTS["retro_search"])
         paths["retro_search"] = str(out / PLOTS["retro_search"])
     plot_rejections(manifest, out / PLOTS["rejections"])
     paths["rejections"] = str(out / PLOTS["rejections"])
@@ -257,6 +281,7 @@ __all__ = [
     "plot_lengths",
     "plot_rejections",
     "plot_retro_search",
+    "plot_retro_search_levels",
     "record_rows",
     "write_report",
 ]

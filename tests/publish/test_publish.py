@@ -34,6 +34,20 @@ def run_cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> subproc
     )
 
 
+def run_in_process(*args: str):  # noqa: ANN201
+    """The command registered as the lead's cli.py does (`app.command("publish")(publish_command)`),
+    run with typer's CliRunner."""
+    import typer
+    from typer.testing import CliRunner
+
+    from reasonmill.pipelines.publish_cmd import publish_command
+
+    app = typer.Typer()
+    app.command("publish")(publish_command)
+    app.command("other")(lambda: None)
+    return CliRunner().invoke(app, list(args))
+
+
 def local_bytes(out: Path, rel: str) -> bytes:
     return (out / rel).read_bytes()
 
@@ -194,12 +208,12 @@ def test_unfinished_or_altered_builds_are_refused_before_contacting_the_hub(
     build_copy, hub, hf_env, damage, expect
 ):
     damage(build_copy)
-    res = run_cli(hf_env, str(build_copy), "--repo", REPO)
-    assert res.returncode == 2
-    lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and expect in " ".join(res.stdout.split()), (
-        res.stdout
-    )
+    res = run_in_process(
+        "publish", str(build_copy), "--repo", REPO
+    )  # in process: no need for a fresh one here
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and expect in lines[0], res.output
     assert hub.publish_requests() == [] and REPO not in hub.repos
 
 
@@ -310,15 +324,8 @@ def test_publish_refuses_a_folder_that_is_not_a_build(tmp_path, hf_env):
 
 
 def test_cli_wiring_as_the_lead_registers_it(build_copy, hub, hf_env):
-    """`app.command("publish")(publish_command)`, exactly as cli.py will do it."""
-    import typer
-    from typer.testing import CliRunner
-
-    from reasonmill.pipelines.publish_cmd import publish_command
-
-    app = typer.Typer()
-    app.command("publish")(publish_command)
-    app.command("other")(lambda: None)
-    res = CliRunner().invoke(app, ["publish", str(build_copy), "--repo", REPO, "--dry-run"])
+    res = run_in_process("publish", str(build_copy), "--repo", REPO, "--dry-run")
     assert res.exit_code == 0, res.output
-    assert "would be created" in " ".join(res.output.split())
+    text = " ".join(res.output.split())
+    assert "would be created" in text and "manifest.json" in text and "new" in text
+    assert REPO not in hub.repos
