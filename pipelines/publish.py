@@ -43,6 +43,8 @@ from reasonmill.pipelines.card import DEFAULT_LICENSE, render_card
 from reasonmill.shards import file_sha256, shard_name
 
 REPO_TYPE = "dataset"
+MANAGED_FOLDERS = frozenset({"corpus", "preference", "report", *build_stats.CURATION_FOLDERS})
+"""Top-level repo folders a publish owns: remote files there that the build lacks are deleted."""
 ProgressHook = Callable[[int, int], None]
 """Called as (bytes checked so far, bytes to check) while the build's files are re-hashed."""
 LogHook = Callable[[str], None]
@@ -188,6 +190,9 @@ def check_build(out: Path, progress: ProgressHook | None = None) -> dict[str, An
     for stage in manifest["stages"].values():
         listed.update(stage.get("files") or {})
     listed.update(build_stats.data_files(out, manifest))
+    for rel in listed:
+        if rel.startswith("/") or ".." in Path(rel).parts:
+            raise PublishError(f"{out / 'manifest.json'}: lists {rel!r}, a path outside the build folder")
     total = sum((out / rel).stat().st_size for rel in listed if (out / rel).is_file())
     done = 0
     problems: list[str] = []
@@ -246,7 +251,8 @@ def plan_changes(local: list[LocalFile], remote: dict[str, Any]) -> list[FileCha
     """Compare local files with the remote tree (path → huggingface_hub `RepoFile`).
 
     A remote LFS file is the same when its sha256 is; a regular one when its git blob id is.
-    Remote files under a top-level folder the local files use, and absent locally, are "deleted".
+    Remote files absent locally under `MANAGED_FOLDERS` or a top-level folder the local files use
+    are "deleted"; anything else on the remote (.gitattributes, files a person added) is left alone.
     """
     changes = []
     for f in local:
@@ -259,7 +265,7 @@ def plan_changes(local: list[LocalFile], remote: dict[str, Any]) -> list[FileCha
             status = "unchanged" if twin.blob_id == f.git_sha1() else "changed"
         changes.append(FileChange(f.path_in_repo, status, f.size))
     ours = {f.path_in_repo for f in local}
-    folders = {p.split("/")[0] for p in ours if "/" in p}
+    folders = MANAGED_FOLDERS | {p.split("/")[0] for p in ours if "/" in p}
     for path, twin in sorted(remote.items()):
         if path not in ours and "/" in path and path.split("/")[0] in folders:
             changes.append(FileChange(path, "deleted", int(twin.size or 0)))
@@ -417,6 +423,7 @@ def publish(
                 f"repo {repo_id} does not exist on {api.endpoint}{hidden}: it would be created; nothing else contacted"
             )
         result.user = _hub("checking the token", lambda: api.whoami().get("name"))
+        say(f"authenticated as {result.user}")
         _hub(
             f"creating {repo_id}",
             lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True),
@@ -430,6 +437,7 @@ def publish(
             )
         if not dry_run:
             result.user = _hub("checking the token", lambda: api.whoami().get("name"))
+            say(f"authenticated as {result.user}")
 
     refs = _hub(f"listing branches of {repo_id}", lambda: api.list_repo_refs(repo_id, repo_type=REPO_TYPE))
     heads = {b.name: b.target_commit for b in refs.branches}
@@ -501,6 +509,7 @@ def publish(
 
 
 __all__ = [
+    "MANAGED_FOLDERS",
     "FileChange",
     "LocalFile",
     "PublishError",

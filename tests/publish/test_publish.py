@@ -329,3 +329,61 @@ def test_cli_wiring_as_the_lead_registers_it(build_copy, hub, hf_env):
     text = " ".join(res.output.split())
     assert "would be created" in text and "manifest.json" in text and "new" in text
     assert REPO not in hub.repos
+
+
+def test_plan_compares_lfs_by_sha256_regular_by_git_blob_and_deletes_only_in_owned_folders(tmp_path):
+    import hashlib
+
+    from huggingface_hub.hf_api import RepoFile
+
+    from reasonmill.pipelines.publish import LocalFile, plan_changes
+
+    def local(path: str, data: bytes) -> LocalFile:
+        return LocalFile(path, data, len(data), hashlib.sha256(data).hexdigest())
+
+    def lfs(path: str, data: bytes) -> RepoFile:
+        sha = hashlib.sha256(data).hexdigest()
+        return RepoFile(
+            path=path, size=len(data), oid="0" * 40, lfs={"oid": sha, "size": len(data), "pointerSize": 130}
+        )
+
+    def regular(path: str, data: bytes) -> RepoFile:
+        return RepoFile(
+            path=path, size=len(data), oid=hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        )
+
+    files = [
+        local("corpus/a.parquet", b"A"),
+        local("corpus/b.parquet", b"B2"),
+        local("README.md", b"card"),
+        local("manifest.json", b"{}2"),
+        local("report/new.png", b"P"),
+    ]
+    remote = {
+        "corpus/a.parquet": lfs("corpus/a.parquet", b"A"),
+        "corpus/b.parquet": lfs("corpus/b.parquet", b"B1"),
+        "README.md": regular("README.md", b"card"),
+        "manifest.json": regular("manifest.json", b"{}1"),
+        "corpus/old.parquet": lfs("corpus/old.parquet", b"O"),
+        "preference/shard-00000.parquet": lfs("preference/shard-00000.parquet", b"X"),
+        ".gitattributes": regular(".gitattributes", b"*.parquet filter=lfs"),
+        "notes/by-hand.md": regular("notes/by-hand.md", b"hello"),
+    }
+    status = {c.path: c.status for c in plan_changes(files, remote)}
+    assert status == {
+        "corpus/a.parquet": "unchanged",
+        "corpus/b.parquet": "changed",
+        "README.md": "unchanged",
+        "manifest.json": "changed",
+        "report/new.png": "new",
+        "corpus/old.parquet": "deleted",
+        "preference/shard-00000.parquet": "deleted",
+    }
+
+
+def test_a_manifest_listing_a_path_outside_the_build_is_refused(build_copy):
+    manifest = json.loads((build_copy / "manifest.json").read_text())
+    manifest["curation"] = {"kept": {"files": {"../../etc/secret.parquet": "a" * 64}}}
+    (build_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PublishError, match="a path outside the build folder"):
+        check_build(build_copy)
