@@ -658,7 +658,7 @@ def render_card(out: Path, repo_id: str | None = None, license: str = DEFAULT_LI
         "---",
         f"# {name}",
         "",
-        f"A verified, difficulty-scored reasoning corpus built by [reasonmill](https://github.com/reasonmill/reasonmill) "
+        f"A verified, difficulty-scored reasoning corpus built by reasonmill "
         f"{manifest.get('reasonmill_version', '')} from config `{manifest.get('config_hash')}`. Every record kept has at least",
         "one teacher trace whose final answer verified against a gold answer computed by the generator (or checked",
         "against its sub-answers); rejected rows are counted by reason below, never dropped silently.",
