@@ -123,8 +123,8 @@ def stage_shards(out: Path, manifest: dict[str, Any], stage: str) -> tuple[list[
     for rel in sorted(files):
         if not rel.endswith(".parquet"):
             continue
-        parts = rel.split("/")
-        (rejected if "rejected" in parts[1:-1] else kept).append(Path(out) / rel)
+        # OUT/<stage>/rejected/shard-… or OUT/rejected/<stage>/shard-…, whichever the build has
+        (rejected if "rejected" in rel.split("/")[:-1] else kept).append(Path(out) / rel)
     if not kept and not rejected:
         return None
     if not all(p.exists() for p in kept + rejected):

@@ -86,18 +86,28 @@ def size_category(rows: int) -> str:
 # Prompt templates
 
 
+def _llm_task(*names: str) -> Any:
+    # The LLM render functions live in reasonmill.generators.llm_tasks (earlier: .llm, with
+    # multihop.py named compose.py); take whichever this install has.
+    import importlib
+
+    for package in ("reasonmill.generators.llm_tasks", "reasonmill.generators.llm"):
+        for name in names:
+            try:
+                return importlib.import_module(f"{package}.{name}")
+            except ModuleNotFoundError:
+                continue
+    raise ModuleNotFoundError(f"no LLM task module {' or '.join(names)} under reasonmill.generators")
+
+
 def _placeholder_renders() -> dict[str, Callable[[], Any]]:
-    from reasonmill.generators.llm.compose import LLM_PRINCIPLES, render_compose
-    from reasonmill.generators.llm.mindgym import (
-        AREAS,
-        SETTINGS,
-        SubQuestion,
-        render_background,
-        render_subquestions,
-    )
-    from reasonmill.generators.llm.student import render_student
-    from reasonmill.generators.llm.teacher import render_teacher
     from reasonmill.verifiers.judge import render_judge
+
+    multihop, mindgym = _llm_task("multihop", "compose"), _llm_task("mindgym")
+    render_student, render_teacher = _llm_task("student").render_student, _llm_task("teacher").render_teacher
+    LLM_PRINCIPLES, render_compose = multihop.LLM_PRINCIPLES, multihop.render_compose  # noqa: N806
+    AREAS, SETTINGS, SubQuestion = mindgym.AREAS, mindgym.SETTINGS, mindgym.SubQuestion  # noqa: N806
+    render_background, render_subquestions = mindgym.render_background, mindgym.render_subquestions
 
     subs = [SubQuestion("{question_1}", "{answer_1}"), SubQuestion("{question_2}", "{answer_2}")]
     return {
@@ -133,26 +143,44 @@ def template_hashes() -> dict[str, str]:
     return out
 
 
+def backend_refs(config: dict[str, Any]) -> dict[str, str | None]:
+    """Role → the LLM backend name it uses (None: offline or off), from a build config dict.
+
+    Knows both config vocabularies: `distill.backend` / `retro_search.backend` /
+    `verify.judge.backend` and the older `distill.teacher: "llm:NAME"` /
+    `retro_search.reviser: NAME` / `verify.judge: NAME`.
+    """
+
+    def strip(name: Any) -> str | None:
+        return str(name).removeprefix("llm:") if name else None
+
+    distill = config.get("distill") or {}
+    teacher = str(distill.get("teacher") or "programmatic")
+    rs = config.get("retro_search") or {}
+    reviser = rs.get("backend") or (
+        rs.get("reviser") if rs.get("reviser", "programmatic") != "programmatic" else None
+    )
+    judge = (config.get("verify") or {}).get("judge")
+    return {
+        "teacher": strip(distill.get("backend") or (teacher if teacher.startswith("llm:") else None)),
+        "reviser": strip(reviser) if rs.get("enabled", True) else None,
+        "judge": strip(judge.get("backend") if isinstance(judge, dict) else judge),
+        "student": strip(((config.get("score") or {}).get("student") or {}).get("backend")),
+        "synthesis": strip((config.get("synthesis") or {}).get("backend")),
+        "composer": strip(((config.get("compose") or {}).get("llm") or {}).get("backend")),
+    }
+
+
 def llm_stage_backends(config: dict[str, Any]) -> dict[str, dict[str, str | None]]:
     """LLM stage → {template: backend name or None (not used)} for a build config dict."""
-
-    def strip(name: str | None) -> str | None:
-        return name.removeprefix("llm:") if name else None
-
-    syn = config.get("synthesis") or {}
-    comp = (config.get("compose") or {}).get("llm") or {}
-    teacher = (config.get("distill") or {}).get("teacher", "programmatic")
-    rs = config.get("retro_search") or {}
-    judge = (config.get("verify") or {}).get("judge")
-    student = ((config.get("score") or {}).get("student") or {}).get("backend")
-    reviser = rs.get("reviser", "programmatic") if rs.get("enabled", True) else None
+    refs = backend_refs(config)
     return {
-        "seeds": {"mindgym_background": syn.get("backend"), "mindgym_subquestions": syn.get("backend")},
-        "compose": {"compose": comp.get("backend")},
-        "distill": {"teacher": strip(teacher) if teacher.startswith("llm:") else None},
-        "verify": {"judge": judge},
-        "retro_search": {"teacher": strip(reviser) if reviser and reviser != "programmatic" else None},
-        "score": {"student": student, "judge": judge if student else None},
+        "seeds": {"mindgym_background": refs["synthesis"], "mindgym_subquestions": refs["synthesis"]},
+        "compose": {"compose": refs["composer"]},
+        "distill": {"teacher": refs["teacher"]},
+        "verify": {"judge": refs["judge"]},
+        "retro_search": {"teacher": refs["reviser"]},
+        "score": {"student": refs["student"], "judge": refs["judge"] if refs["student"] else None},
     }
 
 
@@ -166,52 +194,29 @@ def _model(config: dict[str, Any], name: str | None) -> tuple[str, str]:
 def models(config: dict[str, Any]) -> list[dict[str, str]]:
     """Rows {role, backend, kind, model} for the teacher, reviser, judge and student (and the
     synthesis and composition models when those stages use an LLM)."""
-    distill = config.get("distill") or {}
+    refs = backend_refs(config)
     rs = config.get("retro_search") or {}
-    teacher = distill.get("teacher", "programmatic")
-    rows: list[dict[str, str]] = []
-
-    def add(role: str, backend: str | None, what_if_none: str) -> None:
-        if backend is None:
-            rows.append({"role": role, "backend": what_if_none, "kind": "-", "model": "-"})
-            return
-        kind, model = _model(config, backend)
-        rows.append({"role": role, "backend": backend, "kind": kind, "model": model})
-
-    if teacher.startswith("llm:"):
-        add("teacher", teacher.removeprefix("llm:"), "")
-    else:
-        rows.append(
-            {
-                "role": "teacher",
-                "backend": teacher,
-                "kind": "programmatic",
-                "model": "procedural solver narrating its search",
-            }
-        )
-    if not rs.get("enabled", True):
-        add("reviser", None, "none (Retro-Search off)")
-    elif rs.get("reviser", "programmatic") == "programmatic":
-        rows.append(
-            {
-                "role": "reviser",
-                "backend": "programmatic",
-                "kind": "programmatic",
-                "model": "solver rollouts from the trace prefix",
-            }
-        )
-    else:
-        add("reviser", rs["reviser"].removeprefix("llm:"), "")
-    add("judge", (config.get("verify") or {}).get("judge"), "none (free-form answers stay unverifiable)")
-    add(
-        "student",
-        ((config.get("score") or {}).get("student") or {}).get("backend"),
-        "none (difficulty from solver effort)",
-    )
-    if config.get("synthesis"):
-        add("seed synthesis", config["synthesis"].get("backend"), "")
-    if (config.get("compose") or {}).get("llm"):
-        add("multi-hop composer", config["compose"]["llm"].get("backend"), "")
+    offline = {
+        "teacher": (
+            str((config.get("distill") or {}).get("teacher") or "programmatic"),
+            "procedural solver narrating its search",
+        ),
+        "reviser": ("programmatic", "solver rollouts from the trace prefix")
+        if rs.get("enabled", True)
+        else ("none (Retro-Search off)", "-"),
+        "judge": ("none (free-form answers stay unverifiable)", "-"),
+        "student": ("none (difficulty from solver effort)", "-"),
+    }
+    rows = []
+    for role in ("teacher", "reviser", "judge", "student", "synthesis", "composer"):
+        name = refs[role]
+        if name is not None:
+            kind, model = _model(config, name)
+            rows.append({"role": role, "backend": name, "kind": kind, "model": model})
+        elif role in offline:
+            backend, model = offline[role]
+            kind = "programmatic" if model != "-" else "-"
+            rows.append({"role": role, "backend": backend, "kind": kind, "model": model})
     return rows
 
 
@@ -431,6 +436,46 @@ def _build_section(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _models_section(manifest: dict[str, Any]) -> list[str]:
+    config = manifest.get("config") or {}
+    lines = _table(
+        ["role", "backend", "kind", "model"],
+        [[m["role"], m["backend"], m["kind"], m["model"]] for m in models(config)],
+    )
+    usage = manifest.get("llm")
+    if isinstance(usage, dict) and usage:
+        rows = []
+        for name, u in sorted(usage.items()):
+            st = u.get("stats") or {}
+            rows.append(
+                [
+                    name,
+                    u.get("model", "-"),
+                    ", ".join(u.get("stages") or []) or "-",
+                    st.get("requests", 0),
+                    st.get("prompt_tokens", 0),
+                    st.get("completion_tokens", 0),
+                    st.get("cache_hits", 0),
+                    st.get("failures", 0),
+                ]
+            )
+        lines += ["What each backend was asked over the whole build:", ""]
+        lines += _table(
+            [
+                "backend",
+                "model",
+                "stages",
+                "requests",
+                "prompt tokens",
+                "completion tokens",
+                "cache hits",
+                "failures",
+            ],
+            rows,
+        )
+    return lines
+
+
 def _prompts_section(out: Path, config: dict[str, Any]) -> list[str]:
     hashes, where = _prompt_hashes(out)
     rows = []
@@ -597,8 +642,8 @@ def methods(config: dict[str, Any]) -> list[list[str]]:
         rows.append(["compose", f"programmatic multi-hop composition ({principles}), gold computed", MINDGYM])
     if compose.get("llm"):
         rows.append(["compose", "LLM multi-hop composition, answer checked against the sub-answers", MINDGYM])
-    teacher = (config.get("distill") or {}).get("teacher", "programmatic")
-    if teacher.startswith("llm:"):
+    refs = backend_refs(config)
+    if refs["teacher"]:
         rows.append(
             ["distill", "LLM teacher, n samples per question, rejection sampling on verified answers", "-"]
         )
@@ -610,19 +655,14 @@ def methods(config: dict[str, Any]) -> list[list[str]]:
                 BACKTRACKING,
             ]
         )
-    verify = config.get("verify") or {}
     rows.append(
         ["verify", "answer extraction, math-verify equivalence, exact/choice/sandboxed code checks", "-"]
     )
-    if verify.get("judge"):
+    if refs["judge"]:
         rows.append(["verify", "LLM judge for free-form answers, P(1) / (P(1) + P(0))", "-"])
     rs = config.get("retro_search") or {}
     if rs.get("enabled", True):
-        mode = (
-            "self / weak-to-strong LLM reviser"
-            if rs.get("reviser", "programmatic") != "programmatic"
-            else "programmatic reviser"
-        )
+        mode = "self / weak-to-strong LLM reviser" if refs["reviser"] else "programmatic reviser"
         rows.append(["retro_search", f"Retro-Search revision at thought boundaries ({mode})", RETRO_SEARCH])
     score = config.get("score") or {}
     if score.get("dedup", True):
@@ -667,10 +707,7 @@ def render_card(out: Path, repo_id: str | None = None, license: str = DEFAULT_LI
         *_section("Build"),
         *_build_section(manifest),
         *_section("Models"),
-        *_table(
-            ["role", "backend", "kind", "model"],
-            [[m["role"], m["backend"], m["kind"], m["model"]] for m in models(config)],
-        ),
+        *_models_section(manifest),
         *_section("Prompt templates"),
         *_prompts_section(out, config),
         *_section("Counts per stage"),

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from reasonmill.errors import ReasonmillError
 from reasonmill.pipelines import build_stats
 from reasonmill.pipelines.card import DEFAULT_LICENSE, render_card
-from reasonmill.shards import file_sha256, shard_name
+from reasonmill.shards import StageDir, file_sha256
 
 REPO_TYPE = "dataset"
 MANAGED_FOLDERS = frozenset({"corpus", "preference", "report", *build_stats.CURATION_FOLDERS})
@@ -155,7 +155,7 @@ def read_manifest(out: Path) -> dict[str, Any]:
 def _check_complete(out: Path, manifest: dict[str, Any]) -> None:
     for name, stage in manifest["stages"].items():
         for k in range(int(stage.get("shards", 0))):
-            marker = out / name / "_done" / shard_name(k).replace(".parquet", ".json")
+            marker = StageDir(out, name).marker(k)
             if not marker.is_file():
                 raise PublishError(
                     f"{marker}: missing; stage {name} is unfinished (shard {k} of {stage['shards']})"

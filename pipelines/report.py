@@ -127,7 +127,7 @@ def ordered_stages(manifest: dict[str, Any]) -> dict[str, Any]:
     from reasonmill.pipelines.stages import STAGE_ORDER
 
     stages = manifest.get("stages") or {}
-    rank = {name: i for i, name in enumerate(STAGE_ORDER)}
+    rank = {name: i for i, name in enumerate(manifest.get("stage_order") or STAGE_ORDER)}
     return {k: stages[k] for k in sorted(stages, key=lambda k: (rank.get(k, len(rank)), k))}
 
 

@@ -31,7 +31,6 @@ writes a revision's files to a folder, for `datasets.load_dataset` on the publis
 from __future__ import annotations
 
 import base64
-import copy
 import fnmatch
 import hashlib
 import json
@@ -651,13 +650,52 @@ SCORES = pa.struct([pa.field(k, pa.float64()) for k in SCORE_KEYS])
 
 
 def to_new_layout(out: Path) -> Path:
-    """Rewrite a built folder into CORPUS_LAYOUT.md's layout, from its own corpus rows.
+    """A built folder in CORPUS_LAYOUT.md's layout, with curated subsets.
 
-    corpus/{sft,prompt_completion,grpo,preference,records}/shard-00000.parquet, each with only its
-    own columns plus id and provenance; an empty preference subset is one empty file with the
-    schema; manifest["corpus"] = {"subsets": {NAME: {"rows", "files"}}, "rows", "preference_pairs"};
-    plus a curated/ subset listed under manifest["curation"] with a decontamination report.
+    A build the runner already wrote in the new layout is kept as it is; an old-layout one
+    (corpus/*.parquet) is rewritten from its own rows into corpus/{sft,prompt_completion,grpo,
+    preference,records}/shard-00000.parquet, each with only its own columns plus id and
+    provenance, an empty preference subset as one empty file with the schema, and
+    manifest["corpus"] = {"subsets": {NAME: {"rows", "files"}}, "rows", "preference_pairs"}.
+    Then curated/kept (10 rows) and an empty curated/rejected are listed under
+    manifest["curation"], with a decontamination report, and the report is rewritten.
     """
+    manifest = json.loads((out / "manifest.json").read_text())
+    if "subsets" not in manifest["corpus"]:
+        _convert_old_layout(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    records = manifest["corpus"]["subsets"]["records"]["files"]
+    rows = [
+        r
+        for rel in sorted(records)
+        for r in pq.read_table(out / rel, columns=["id", "question", "answer"]).to_pylist()
+    ]
+    curated = out / "curated" / "kept" / "shard-00000.parquet"
+    curated.parent.mkdir(parents=True)
+    kept = [{"id": r["id"], "question": r["question"], "answer": r["answer"]} for r in rows[:10]]
+    pq.write_table(pa.Table.from_pylist(kept), curated)
+    dropped = out / "curated" / "rejected" / "shard-00000.parquet"
+    dropped.parent.mkdir(parents=True)
+    schema = pa.schema([("id", pa.string()), ("question", pa.string()), ("reason", pa.string())])
+    pq.write_table(pa.Table.from_pylist([], schema=schema), dropped)
+    manifest["curation"] = {
+        "kept": {"rows": 10, "files": {"curated/kept/shard-00000.parquet": file_sha256(curated)}},
+        "rejected": {"rows": 0, "files": {"curated/rejected/shard-00000.parquet": file_sha256(dropped)}},
+        "decontamination": {
+            "benchmarks": "MATH-500, GSM8K",
+            "checked": 12,
+            "contaminated": 2,
+            "template_matches": 1,
+        },
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    from reasonmill.pipelines.report import write_report
+
+    write_report(out)
+    return out
+
+
+def _convert_old_layout(out: Path) -> None:
     old = sorted((out / "corpus").glob("*.parquet"))
     rows = [r for f in old for r in pq.read_table(f).to_pylist()]
     for f in old:
@@ -729,30 +767,8 @@ def to_new_layout(out: Path) -> Path:
         pq.write_table(pa.Table.from_pylist(data, schema=schema), out / rel)
         corpus["subsets"][name] = {"rows": len(data), "files": {rel: file_sha256(out / rel)}}
     corpus["rows"], corpus["preference_pairs"] = len(rows), 0
-    curated = out / "curated" / "kept" / "shard-00000.parquet"
-    curated.parent.mkdir(parents=True)
-    pq.write_table(
-        pa.Table.from_pylist(
-            [{"id": r["id"], "question": r["question"], "answer": r["answer"]} for r in rows[:10]]
-        ),
-        curated,
-    )
     manifest["corpus"] = corpus
-    manifest["curation"] = {
-        "kept": {"rows": 10, "files": {"curated/kept/shard-00000.parquet": file_sha256(curated)}},
-        "decontamination": {
-            "benchmarks": "MATH-500, GSM8K",
-            "checked": 12,
-            "contaminated": 2,
-            "template_matches": 1,
-        },
-    }
-    manifest = copy.deepcopy(manifest)
     atomic_write_json(out / "manifest.json", manifest)
-    from reasonmill.pipelines.report import write_report
-
-    write_report(out)
-    return out
 
 
 @pytest.fixture

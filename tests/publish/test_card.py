@@ -21,7 +21,7 @@ from reasonmill.pipelines import build_stats, card
 from reasonmill.pipelines.publish import publish
 from reasonmill.pipelines.report import write_report
 from reasonmill.records import Problem, Record, Rejection, Trace, Verdict
-from reasonmill.shards import atomic_write_json, file_sha256, write_records, write_rejections
+from reasonmill.shards import StageDir, atomic_write_json, file_sha256, write_records, write_rejections
 
 REPO = "alice/arith-reasoning"
 
@@ -45,12 +45,16 @@ def load_all(folder: Path, meta: dict, cache: Path) -> dict[str, int]:
     }
 
 
-def test_old_layout_card_front_matter_and_load_dataset_on_the_published_folder(
+def _parquet_rows(folder: Path, pattern: str) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob(pattern))
+
+
+def test_card_of_a_real_build_loads_every_declared_config_from_the_published_folder(
     build_copy, hub, hf_env, tmp_path
 ):
+    """Whichever corpus layout the runner writes today (old: corpus/*.parquet; new: subsets)."""
     publish(build_copy, REPO)
     folder, meta = published(hub, tmp_path)
-    manifest = json.loads((build_copy / "manifest.json").read_text())
     assert meta["license"] == "apache-2.0" and meta["task_categories"] == [
         "text-generation",
         "question-answering",
@@ -58,57 +62,132 @@ def test_old_layout_card_front_matter_and_load_dataset_on_the_published_folder(
     assert {"reasoning", "synthetic", "verified", "sft"} <= set(meta["tags"]) and meta["size_categories"] == [
         "n<1K"
     ]
+    assert meta["pretty_name"] == "publish-small" and meta["language"] == ["en"]
+    assert sum(bool(c.get("default")) for c in meta["configs"]) == 1
+    rows = load_all(folder, meta, tmp_path / "cache")
+    assert rows and all(n > 0 for n in rows.values())
+    for c in meta["configs"]:
+        assert rows[c["config_name"]] == _parquet_rows(folder, c["data_files"][0]["path"])
+    ds = load_dataset(
+        str(folder), split="train", cache_dir=str(tmp_path / "cache")
+    )  # no name: the default config
+    default = next(c["config_name"] for c in meta["configs"] if c.get("default"))
+    assert ds.num_rows == rows[default] and ds[0]["messages"][1]["role"] == "assistant"
+
+
+@pytest.fixture
+def old_layout(tmp_path: Path) -> Path:
+    """A finished build in the old layout, written directly: corpus/*.parquet (flat rows with
+    messages, prompt/completion, solution) and preference/*.parquet, with its manifest."""
+    import pyarrow as pa
+
+    out = tmp_path / "old"
+    rows = [
+        {
+            "id": f"r{i}",
+            "source": "arithmetic_chain",
+            "level": 1 + i % 3,
+            "question": f"What is {i} + 1?",
+            "answer": str(i + 1),
+            "messages": [
+                {"role": "user", "content": f"What is {i} + 1?"},
+                {"role": "assistant", "content": f"<think>{i}+1</think> \\boxed{{{i + 1}}}"},
+            ],
+            "prompt": f"What is {i} + 1?",
+            "completion": f"\\boxed{{{i + 1}}}",
+            "solution": str(i + 1),
+            "trace_tokens": 5 + i,
+            "difficulty": i / 10,
+            "scores": json.dumps({"difficulty_intrinsic": i / 10}),
+        }
+        for i in range(7)
+    ]
+    prefs = [
+        {
+            "id": "r1",
+            "prompt": "What is 1 + 1?",
+            "chosen": "\\boxed{2}",
+            "rejected": "\\boxed{3}",
+            "solution": "2",
+        }
+    ]
+    for folder, data in (("corpus", rows), ("preference", prefs)):
+        (out / folder).mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(data), out / folder / "shard-00000.parquet")
+    manifest = {
+        "name": "old-layout",
+        "reasonmill_version": "0.1.0",
+        "schema_version": 1,
+        "config_hash": "feedfacecafebeef",
+        "config": validate_config({"name": "old-layout"}).model_dump(mode="json"),
+        "stages": {},
+        "corpus": {
+            "rows": 7,
+            "preference_pairs": 1,
+            "files": {"shard-00000.parquet": file_sha256(out / "corpus/shard-00000.parquet")},
+            "preference_files": {"shard-00000.parquet": file_sha256(out / "preference/shard-00000.parquet")},
+        },
+        "finished_at": "2026-01-01T00:00:00+00:00",
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    write_report(out)
+    return out
+
+
+def test_old_layout_card_declares_corpus_and_preference_and_both_load_from_the_published_folder(
+    old_layout, hub, hf_env, tmp_path
+):
+    result = publish(old_layout, REPO)
+    assert {"corpus/shard-00000.parquet", "preference/shard-00000.parquet"} <= set(result.uploaded)
+    folder, meta = published(hub, tmp_path)
     assert meta["configs"] == [
         {
             "config_name": "default",
             "data_files": [{"split": "train", "path": "corpus/*.parquet"}],
             "default": True,
-        }
+        },
+        {"config_name": "preference", "data_files": [{"split": "train", "path": "preference/*.parquet"}]},
     ]
-    rows = load_all(folder, meta, tmp_path / "cache")
-    assert rows == {"default": manifest["corpus"]["rows"]}
-    ds = load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "cache"))  # the default config
-    assert ds.num_rows == manifest["corpus"]["rows"] and ds[0]["messages"][1]["role"] == "assistant"
+    assert "dpo" in meta["tags"]
+    assert load_all(folder, meta, tmp_path / "cache") == {"default": 7, "preference": 1}
+    text = (folder / "README.md").read_text()
+    assert (
+        "No data: the verify stage's shards are not in the build folder." in text
+    )  # no stages in this manifest
 
 
 def test_new_layout_card_declares_every_subset_and_each_loads_from_the_published_folder(
     new_layout, hub, hf_env, tmp_path
 ):
+    manifest = json.loads((new_layout / "manifest.json").read_text())
+    subsets = manifest["corpus"]["subsets"]
     result = publish(new_layout, REPO)
-    assert (
-        "curated/kept/shard-00000.parquet" in result.uploaded
-        and "corpus/records/shard-00000.parquet" in result.uploaded
+    assert {"curated/kept/shard-00000.parquet", "curated/rejected/shard-00000.parquet"} <= set(
+        result.uploaded
     )
+    assert {rel for s in subsets.values() for rel in s["files"]} <= set(result.uploaded)
     folder, meta = published(hub, tmp_path)
     names = [c["config_name"] for c in meta["configs"]]
-    assert names == [
-        "sft",
-        "prompt_completion",
-        "grpo",
-        "records",
-        "curated_kept",
-    ]  # preference: empty, not declared
+    with_rows = [
+        n for n in sorted(subsets, key=lambda n: (card.SUBSET_ORDER + (n,)).index(n)) if subsets[n]["rows"]
+    ]
+    assert names == [*with_rows, "curated_kept"]  # empty ones (curated/rejected, …) are not declared
     assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["sft"]
     assert {
         "config_name": "grpo",
         "data_files": [{"split": "train", "path": "corpus/grpo/*.parquet"}],
     } in meta["configs"]
-    manifest = json.loads((new_layout / "manifest.json").read_text())
     rows = load_all(folder, meta, tmp_path / "cache")
-    assert rows == {
-        **{n: s["rows"] for n, s in manifest["corpus"]["subsets"].items() if s["rows"]},
-        "curated_kept": 10,
-    }
-    assert manifest["corpus"]["subsets"]["preference"]["rows"] == 0 and rows["sft"] > 0
-    assert (folder / "corpus/preference/shard-00000.parquet").exists()  # published all the same
+    assert rows == {**{n: subsets[n]["rows"] for n in with_rows}, "curated_kept": 10}
+    assert (folder / "curated/rejected/shard-00000.parquet").exists()  # published all the same
     sft = load_dataset(str(folder), "sft", split="train", cache_dir=str(tmp_path / "cache"))
-    assert set(sft.column_names) == {"id", "source", "level", "messages"}
+    assert "messages" in sft.column_names and not {"prompt", "completion"} & set(sft.column_names)
     text = (folder / "README.md").read_text()
-    assert "| `corpus/preference/*.parquet` (empty) | 0 |" in text
+    assert "| `curated/rejected/*.parquet` (empty) | 0 |" in text
     assert "| contaminated | 2 |" in text and "manifest.json (curation)" in text  # the curation's report
     assert (new_layout / "report" / "difficulty.png").exists() and (
         new_layout / "report" / "lengths.png"
-    ).exists()  # records subset read
+    ).exists()
     assert (
         "![difficulty histogram](report/difficulty.png)" in text
         and "report/difficulty.png" in result.uploaded
@@ -127,7 +206,11 @@ def test_card_uses_the_exports_dataset_card_configs_when_it_exists(new_layout, m
     monkeypatch.setattr(export, "dataset_card_configs", configs, raising=False)
     manifest = json.loads((new_layout / "manifest.json").read_text())
     names = [c["config_name"] for c in card.corpus_configs(new_layout, manifest)]
-    assert names == [*(f"x_{n}" for n in sorted(manifest["corpus"]["subsets"])), "curated_kept"]
+    assert names == [
+        *(f"x_{n}" for n in sorted(manifest["corpus"]["subsets"])),
+        "curated_kept",
+        "curated_rejected",
+    ]
 
 
 def _trace(
@@ -170,9 +253,10 @@ def known_build(tmp_path: Path) -> Path:
         1,
         [_trace("d1", True, "exact"), _trace("d2", False, "judge", "unverifiable"), _trace("d3", None)],
     )
-    write_records(out / "verify" / "shard-00000.parquet", [a, d])
+    verify, retro = StageDir(out, "verify"), StageDir(out, "retro_search")  # the paths this install uses
+    write_records(verify.shard(0), [a, d])
     write_rejections(
-        out / "verify" / "rejected" / "shard-00000.parquet",
+        verify.rejected(0),
         [Rejection(b, "verify", "no_correct_trace"), Rejection(c, "verify", "unverifiable_gold")],
     )
     ra = _record(
@@ -195,8 +279,8 @@ def known_build(tmp_path: Path) -> Path:
     rx = _record(
         "X", "fam2", 3, [], [{"trace_id": "x1", "reason": "revised", "tokens_before": 999, "tokens_after": 1}]
     )  # not in the corpus
-    write_records(out / "retro_search" / "shard-00000.parquet", [ra, rd, rx])
-    write_rejections(out / "retro_search" / "rejected" / "shard-00000.parquet", [])
+    write_records(retro.shard(0), [ra, rd, rx])
+    write_rejections(retro.rejected(0), [])
     import pyarrow as pa
 
     records = out / "corpus" / "records" / "shard-00000.parquet"
@@ -226,9 +310,8 @@ def known_build(tmp_path: Path) -> Path:
     )
 
     def stage(name: str, read: int, written: int, reasons: dict[str, int]) -> dict:
-        files = {
-            p.relative_to(out).as_posix(): file_sha256(p) for p in sorted((out / name).rglob("*.parquet"))
-        }
+        sd = StageDir(out, name)
+        files = {p.relative_to(out).as_posix(): file_sha256(p) for p in (sd.shard(0), sd.rejected(0))}
         counts = {
             "read": read,
             "written": written,
@@ -331,35 +414,45 @@ def test_sections_without_data_say_so(build_copy):
         assert f"\n## {title}\n" in text
 
 
-def test_prompt_template_hashes_follow_the_templates_and_the_llm_stages(monkeypatch):
-    from reasonmill.generators.llm import teacher
-
+def test_prompt_template_hashes_follow_the_templates(monkeypatch):
+    teacher = card._llm_task("teacher")  # reasonmill.generators.llm_tasks.teacher (earlier .llm.teacher)
     base = card.template_hashes()
     assert len(set(base.values())) == len(base) and all(len(h) == 16 for h in base.values())
     monkeypatch.setattr(teacher, "SYSTEM_PROMPT", teacher.SYSTEM_PROMPT + " Be brief.")
     changed = card.template_hashes()
-    assert changed["teacher"] != base["teacher"] and {k: v for k, v in changed.items() if k != "teacher"} == {
+    assert changed["teacher"] != base["teacher"]
+    assert {k: v for k, v in changed.items() if k != "teacher"} == {
         k: v for k, v in base.items() if k != "teacher"
     }
 
-    def backend(model: str) -> dict:
-        return {"kind": "openai", "model": model, "base_url": "http://127.0.0.1:9/v1"}
 
-    config = validate_config(
-        {
-            "distill": {"teacher": "llm:big"},
-            "verify": {"judge": "judge"},
-            "retro_search": {"reviser": "small"},
-            "score": {"student": {"backend": "small", "k": 4}},
-            "llm": {
-                "backends": {
-                    "big": backend("Qwen/Qwen3-32B"),
-                    "small": backend("Qwen/Qwen3-1.7B"),
-                    "judge": backend("judge-7b"),
-                }
-            },
-        }
-    ).model_dump(mode="json")
+def _backend(model: str) -> dict:
+    return {"kind": "openai", "model": model, "base_url": "http://127.0.0.1:9/v1"}
+
+
+BACKENDS = {
+    "big": _backend("Qwen/Qwen3-32B"),
+    "small": _backend("Qwen/Qwen3-1.7B"),
+    "judge": _backend("judge-7b"),
+}
+CONFIG_NOW = {  # distill.backend, retro_search.backend, verify.judge as a section
+    "distill": {"teacher": "programmatic", "backend": "big"},
+    "retro_search": {"enabled": True, "reviser": "programmatic", "backend": "small"},
+    "verify": {"judge": {"backend": "judge"}},
+    "score": {"student": {"backend": "small", "k": 4}},
+    "llm": {"backends": BACKENDS},
+}
+CONFIG_BEFORE = {  # distill.teacher "llm:NAME", retro_search.reviser NAME, verify.judge NAME
+    "distill": {"teacher": "llm:big"},
+    "retro_search": {"enabled": True, "reviser": "small"},
+    "verify": {"judge": "judge"},
+    "score": {"student": {"backend": "small", "k": 4}},
+    "llm": {"backends": BACKENDS},
+}
+
+
+@pytest.mark.parametrize("config", [CONFIG_NOW, CONFIG_BEFORE], ids=["backend-fields", "llm-prefix"])
+def test_models_and_llm_stages_come_from_the_config(config):
     roles = {m["role"]: (m["backend"], m["model"]) for m in card.models(config)}
     assert roles == {
         "teacher": ("big", "Qwen/Qwen3-32B"),
@@ -368,17 +461,13 @@ def test_prompt_template_hashes_follow_the_templates_and_the_llm_stages(monkeypa
         "student": ("small", "Qwen/Qwen3-1.7B"),
     }
     uses = card.llm_stage_backends(config)
-    assert (
-        uses["distill"] == {"teacher": "big"}
-        and uses["retro_search"] == {"teacher": "small"}
-        and uses["verify"] == {"judge": "judge"}
-    )
-    assert (
-        uses["score"] == {"student": "small", "judge": "judge"}
-        and uses["seeds"]["mindgym_background"] is None
-    )
+    assert uses["distill"] == {"teacher": "big"} and uses["retro_search"] == {"teacher": "small"}
+    assert uses["verify"] == {"judge": "judge"} and uses["score"] == {"student": "small", "judge": "judge"}
+    assert uses["seeds"]["mindgym_background"] is None and uses["compose"] == {"compose": None}
     papers = {row[2] for row in card.methods(config)}
     assert card.RETRO_SEARCH in papers and card.ONLINE_FILTERING in papers
+    offline = {m["role"]: m["backend"] for m in card.models(validate_config({}).model_dump(mode="json"))}
+    assert offline["teacher"] == "programmatic" and offline["judge"].startswith("none")
 
 
 def test_report_and_card_are_byte_identical_when_rewritten(build_copy):

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from reasonmill.pipelines.build_stats import data_files
 from reasonmill.pipelines.publish import PublishError, check_build, commit_message, publish
-from reasonmill.shards import file_sha256
+from reasonmill.shards import StageDir, file_sha256
 
 REPO = "alice/arith-reasoning"
 
@@ -60,12 +61,9 @@ def test_publish_uploads_the_build_and_republishing_it_uploads_nothing(build_cop
     assert not repo.private
     files = hub.files(REPO)
     manifest = json.loads((out / "manifest.json").read_text())
-    expected = {
-        "README.md",
-        "manifest.json",
-        ".gitattributes",
-        *(f"corpus/{n}" for n in manifest["corpus"]["files"]),
-    }
+    data = data_files(out, manifest)  # whichever corpus layout the runner wrote
+    assert data and all(rel.startswith(("corpus/", "preference/")) for rel in data)
+    expected = {"README.md", "manifest.json", ".gitattributes", *data}
     expected |= {p.relative_to(out).as_posix() for p in (out / "report").iterdir()}
     assert set(files) == expected
     for rel in expected - {"README.md", ".gitattributes"}:
@@ -76,8 +74,10 @@ def test_publish_uploads_the_build_and_republishing_it_uploads_nothing(build_cop
     )
     # parquet and png went up as LFS objects, JSON and the card as regular files
     c = repo.head("main")
-    assert c is not None and c.files["corpus/shard-00000.parquet"].lfs_sha256 == file_sha256(
-        out / "corpus/shard-00000.parquet"
+    first_shard = next(iter(data))
+    assert (
+        c is not None
+        and c.files[first_shard].lfs_sha256 == file_sha256(out / first_shard) == data[first_shard]
     )
     assert c.files["manifest.json"].lfs_sha256 is None
     assert (
@@ -85,7 +85,7 @@ def test_publish_uploads_the_build_and_republishing_it_uploads_nothing(build_cop
         and manifest["config_hash"] in hub.commits_made[0][1]
     )
     uploads = len(hub.lfs_uploads)
-    assert uploads == sum(1 for p in expected if p.endswith((".parquet", ".png")))
+    assert uploads == len({file_sha256(out / p) for p in expected if p.endswith((".parquet", ".png"))})
     assert "committed" in first.stdout and hub.token not in first.stdout + first.stderr
 
     hub.requests.clear()
@@ -184,47 +184,51 @@ def test_revision_creates_the_branch_and_commits_there(build_copy, hub, hf_env):
 @pytest.mark.parametrize(
     "damage, expect",
     [
-        (lambda out: (out / "manifest.json").unlink(), "manifest.json: missing; the build has not finished"),
+        (lambda out: _gone(out / "manifest.json"), ": missing; the build has not finished"),
         (
-            lambda out: (out / "verify" / "_done" / "shard-00001.json").unlink(),
-            "verify/_done/shard-00001.json: missing; stage verify is unfinished",
+            lambda out: _gone(StageDir(out, "verify").marker(1)),
+            ": missing; stage verify is unfinished (shard 1 of 2)",
         ),
+        (lambda out: _rekey(StageDir(out, "score").marker(0)), ": written under another stage key"),
         (
-            lambda out: _rekey(out / "score" / "_done" / "shard-00000.json"),
-            "score/_done/shard-00000.json: written under another stage key",
+            lambda out: _append(out / next(iter(data_files(out, _manifest(out))))),
+            ": sha256 differs from manifest.json",
         ),
-        (
-            lambda out: _append(out / "corpus" / "shard-00000.parquet"),
-            "corpus/shard-00000.parquet: sha256 differs from manifest.json",
-        ),
-        (
-            lambda out: (out / "distill" / "rejected" / "shard-00001.parquet").unlink(),
-            "distill/rejected/shard-00001.parquet: listed in manifest.json but missing",
-        ),
+        (lambda out: _gone(StageDir(out, "distill").rejected(1)), ": listed in manifest.json but missing"),
     ],
     ids=["no-manifest", "missing-marker", "other-key", "changed-corpus", "missing-stage-file"],
 )
 def test_unfinished_or_altered_builds_are_refused_before_contacting_the_hub(
     build_copy, hub, hf_env, damage, expect
 ):
-    damage(build_copy)
-    res = run_in_process(
-        "publish", str(build_copy), "--repo", REPO
-    )  # in process: no need for a fresh one here
+    named = damage(build_copy)  # the file the refusal must name
+    res = run_in_process("publish", str(build_copy), "--repo", REPO)  # in process: no fresh one needed here
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and expect in lines[0], res.output
+    assert named is None or f"{named}{expect}" in lines[0]
     assert hub.publish_requests() == [] and REPO not in hub.repos
 
 
-def _rekey(marker: Path) -> None:
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _gone(path: Path) -> Path:
+    path.unlink()
+    return path
+
+
+def _rekey(marker: Path) -> Path:
     info = json.loads(marker.read_text())
     info["key"] += "|changed"
     marker.write_text(json.dumps(info))
+    return marker
 
 
-def _append(path: Path) -> None:
+def _append(path: Path) -> Path:
     path.write_bytes(path.read_bytes() + b"x")
+    return path
 
 
 def test_dry_run_lists_exactly_what_would_change_and_changes_nothing(build_copy, hub, hf_env):
