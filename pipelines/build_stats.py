@@ -73,8 +73,10 @@ def _listed(node: Any, base: str, hints: dict[str, str]) -> Iterator[tuple[str, 
         is_files = (key == "files" or key.endswith("_files")) and isinstance(value, dict) and value
         if is_files and all(isinstance(v, str) and _SHA256.fullmatch(v) for v in value.values()):
             for name, digest in value.items():
-                # build-relative when it has a folder in it, unless a sub-manifest sets the base
-                yield name, digest, (base if "/" in name else hints.get(key, base))
+                # relative to the hinted folder (corpus "files" are corpus-relative, with or
+                # without a subset folder in the name) or the base; `_resolve` falls back to
+                # build-relative when only that reading exists on disk
+                yield name, digest, hints.get(key, base)
         else:
             yield from _listed(value, base, {})
 
@@ -92,7 +94,8 @@ def data_files(out: Path, manifest: dict[str, Any]) -> dict[str, str]:
 
     Generic over layouts: the file lists anywhere under the manifest's "corpus" section (old
     layout: bare names under `files` → corpus/, `preference_files` → preference/; new layout:
-    `subsets.NAME.files` with build-relative paths), under its "curation" section, and in the
+    `subsets.NAME.files` with build-relative paths, plus the same files corpus-relative under
+    `files`), under its "curation" section, and in the
     manifest.json of a curation folder (`curate/`, `curated/`), whose names are relative to it.
     """
     out = Path(out)

@@ -299,27 +299,27 @@ def _rows_and_columns(files: list[Path]) -> tuple[int, list[str]]:
     return rows, (pq.read_schema(files[0]).names if files else [])
 
 
-def split_empty(
-    out: Path, configs: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(configs with rows, configs whose files hold no row).
+class _CardDumper(yaml.SafeDumper):
+    """YAML for the front matter: globs in double quotes (a leading `*` would read as an alias)."""
 
-    Why empty ones are not declared: `datasets` (5.x) cannot load a split without rows (an empty
-    Parquet file fails with "BatchSize must be greater than 0" or "corresponds to no data"), so
-    declaring one would break `load_dataset(repo, NAME)` and the Hub's viewer. When the default is
-    empty, the first config with rows becomes the default.
-    """
-    full, empty = [], []
-    for c in configs:
-        (full if _rows_and_columns(_config_files(out, c))[0] else empty).append(c)
-    if full and not any(c.get("default") for c in full):
-        full = [{**full[0], "default": True}, *full[1:]]
-    return full, empty
+
+def _quoted_globs(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if "*" in value else None)
+
+
+_CardDumper.add_representer(str, _quoted_globs)
 
 
 def front_matter(out: Path, manifest: dict[str, Any], license: str = DEFAULT_LICENSE) -> dict[str, Any]:
-    """The card's YAML front matter as a dict (configs with rows, license, task categories, tags, size)."""
-    configs, _empty = split_empty(out, corpus_configs(out, manifest))
+    """The card's YAML front matter as a dict (configs, license, task categories, tags, size).
+
+    Every subset is declared, an empty one too (the corpus layout's contract: its schema is
+    visible and `load_dataset(..., streaming=True)` reads it as empty; `datasets` 5.x refuses to
+    materialise a split without rows, which the card's table says next to it).
+    """
+    configs = corpus_configs(out, manifest)
+    if configs and not any(c.get("default") for c in configs):  # `load_dataset(repo)` needs one
+        configs = [{**configs[0], "default": True}, *configs[1:]]
     default = next((c for c in configs if c.get("default")), None)
     rows = _rows_and_columns(_config_files(out, default))[0] if default else 0
     names = {c["config_name"] for c in configs}
@@ -372,11 +372,8 @@ def _prompt_hashes(out: Path) -> tuple[dict[str, str], str]:
     )
 
 
-def _load_section(
-    out: Path, manifest: dict[str, Any], configs: list[dict[str, Any]], repo_id: str | None
-) -> list[str]:
+def _load_section(out: Path, configs: list[dict[str, Any]], repo_id: str | None) -> list[str]:
     repo = repo_id or "NAMESPACE/NAME"
-    _full, empty = split_empty(out, corpus_configs(out, manifest))
     default = next(
         (c["config_name"] for c in configs if c.get("default")),
         configs[0]["config_name"] if configs else "default",
@@ -393,23 +390,14 @@ def _load_section(
     for c in configs:
         n, cols = _rows_and_columns(_config_files(out, c))
         use = SUBSET_USE.get(c["config_name"], "curated subset")
+        if not n:
+            use += " (empty: load it with `streaming=True`; `datasets` will not materialise a split with no rows)"
         rows.append(
             [
                 f"`{c['config_name']}`" + (" (default)" if c.get("default") else ""),
                 n,
                 use,
                 ", ".join(f"`{x}`" for x in cols) or "-",
-            ]
-        )
-    for c in empty:
-        path = c["data_files"][0]["path"]
-        use = SUBSET_USE.get(c["config_name"], "curated subset")
-        rows.append(
-            [
-                f"`{path}` (empty)",
-                0,
-                f"{use}; not declared as a config (`datasets` cannot load a split with no rows)",
-                "-",
             ]
         )
     return lines + _table(["config", "rows", "for", "columns"], rows)
@@ -694,7 +682,7 @@ def render_card(out: Path, repo_id: str | None = None, license: str = DEFAULT_LI
     name = manifest.get("name", "reasonmill corpus")
     lines = [
         "---",
-        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        yaml.dump(meta, Dumper=_CardDumper, sort_keys=False, allow_unicode=True).rstrip(),
         "---",
         f"# {name}",
         "",
@@ -703,7 +691,7 @@ def render_card(out: Path, repo_id: str | None = None, license: str = DEFAULT_LI
         "one teacher trace whose final answer verified against a gold answer computed by the generator (or checked",
         "against its sub-answers); rejected rows are counted by reason below, never dropped silently.",
         *_section("Load it"),
-        *_load_section(out, manifest, meta["configs"], repo_id),
+        *_load_section(out, meta["configs"], repo_id),
         *_section("Build"),
         *_build_section(manifest),
         *_section("Models"),
@@ -744,7 +732,6 @@ __all__ = [
     "models",
     "render_card",
     "size_category",
-    "split_empty",
     "template_hashes",
     "write_card",
 ]

@@ -83,14 +83,18 @@ def corpus_records(out: Path) -> pa.Table | None:
 
 
 def _scores(value: Any) -> dict[str, float]:
-    # JSON text (old export), a struct (dict) or a map (list of pairs): one dict, nulls dropped.
+    # JSON text (old export), a struct (dict), a map (list of pairs) or a list of {"name", "value"}
+    # structs (stage shards): one dict, nulls dropped.
     if value is None:
         return {}
     if isinstance(value, str):
         return json.loads(value) if value else {}
     if isinstance(value, dict):
         return {k: v for k, v in value.items() if v is not None}
-    return {k: v for k, v in value if v is not None}
+    pairs = (
+        (p.get("name"), p.get("value")) if isinstance(p, dict) else tuple(p) for p in value
+    )  # (name, value) list
+    return {k: v for k, v in pairs if v is not None}
 
 
 def record_rows(out: Path) -> list[dict[str, Any]]:

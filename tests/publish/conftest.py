@@ -649,6 +649,13 @@ SCORE_KEYS = ("difficulty_intrinsic", "effort_nodes", "retro_token_reduction", "
 SCORES = pa.struct([pa.field(k, pa.float64()) for k in SCORE_KEYS])
 
 
+def write_empty(path: Path, schema: pa.Schema) -> None:
+    """An empty Parquet file with `schema` and no row group (a 0-row row group makes `datasets`
+    fail with "BatchSize must be greater than 0", even streaming), as the export writes them."""
+    with pq.ParquetWriter(path, schema):
+        pass
+
+
 def to_new_layout(out: Path) -> Path:
     """A built folder in CORPUS_LAYOUT.md's layout, with curated subsets.
 
@@ -677,7 +684,7 @@ def to_new_layout(out: Path) -> Path:
     dropped = out / "curated" / "rejected" / "shard-00000.parquet"
     dropped.parent.mkdir(parents=True)
     schema = pa.schema([("id", pa.string()), ("question", pa.string()), ("reason", pa.string())])
-    pq.write_table(pa.Table.from_pylist([], schema=schema), dropped)
+    write_empty(dropped, schema)
     manifest["curation"] = {
         "kept": {"rows": 10, "files": {"curated/kept/shard-00000.parquet": file_sha256(curated)}},
         "rejected": {"rows": 0, "files": {"curated/rejected/shard-00000.parquet": file_sha256(dropped)}},
@@ -764,7 +771,10 @@ def _convert_old_layout(out: Path) -> None:
     for name, (schema, data) in subsets.items():
         rel = f"corpus/{name}/shard-00000.parquet"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(data, schema=schema), out / rel)
+        if data:
+            pq.write_table(pa.Table.from_pylist(data, schema=schema), out / rel)
+        else:
+            write_empty(out / rel, schema)
         corpus["subsets"][name] = {"rows": len(data), "files": {rel: file_sha256(out / rel)}}
     corpus["rows"], corpus["preference_pairs"] = len(rows), 0
     manifest["corpus"] = corpus

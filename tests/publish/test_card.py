@@ -36,17 +36,23 @@ def published(hub, tmp_path: Path) -> tuple[Path, dict]:
     return folder, front((folder / "README.md").read_text())
 
 
-def load_all(folder: Path, meta: dict, cache: Path) -> dict[str, int]:
-    return {
-        c["config_name"]: load_dataset(
-            str(folder), c["config_name"], split="train", cache_dir=str(cache)
-        ).num_rows
-        for c in meta["configs"]
-    }
-
-
 def _parquet_rows(folder: Path, pattern: str) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob(pattern))
+
+
+def load_all(folder: Path, meta: dict, cache: Path) -> dict[str, int]:
+    """Rows `datasets` loads for each declared config (an empty one streamed: datasets 5.x will
+    not materialise a split with no rows)."""
+    rows = {}
+    for c in meta["configs"]:
+        name, pattern = c["config_name"], c["data_files"][0]["path"]
+        if _parquet_rows(folder, pattern):
+            rows[name] = load_dataset(str(folder), name, split="train", cache_dir=str(cache)).num_rows
+        else:
+            rows[name] = len(
+                list(load_dataset(str(folder), name, split="train", streaming=True, cache_dir=str(cache)))
+            )
+    return rows
 
 
 def test_card_of_a_real_build_loads_every_declared_config_from_the_published_folder(
@@ -65,7 +71,7 @@ def test_card_of_a_real_build_loads_every_declared_config_from_the_published_fol
     assert meta["pretty_name"] == "publish-small" and meta["language"] == ["en"]
     assert sum(bool(c.get("default")) for c in meta["configs"]) == 1
     rows = load_all(folder, meta, tmp_path / "cache")
-    assert rows and all(n > 0 for n in rows.values())
+    assert rows and rows[next(c["config_name"] for c in meta["configs"] if c.get("default"))] > 0
     for c in meta["configs"]:
         assert rows[c["config_name"]] == _parquet_rows(folder, c["data_files"][0]["path"])
     ds = load_dataset(
@@ -168,22 +174,21 @@ def test_new_layout_card_declares_every_subset_and_each_loads_from_the_published
     assert {rel for s in subsets.values() for rel in s["files"]} <= set(result.uploaded)
     folder, meta = published(hub, tmp_path)
     names = [c["config_name"] for c in meta["configs"]]
-    with_rows = [
-        n for n in sorted(subsets, key=lambda n: (card.SUBSET_ORDER + (n,)).index(n)) if subsets[n]["rows"]
-    ]
-    assert names == [*with_rows, "curated_kept"]  # empty ones (curated/rejected, …) are not declared
+    ordered = sorted(subsets, key=lambda n: (card.SUBSET_ORDER + (n,)).index(n))
+    assert names == [*ordered, "curated_kept", "curated_rejected"]  # empty ones declared too
     assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["sft"]
     assert {
         "config_name": "grpo",
         "data_files": [{"split": "train", "path": "corpus/grpo/*.parquet"}],
     } in meta["configs"]
+    assert 'path: "corpus/grpo/*.parquet"' in (folder / "README.md").read_text()  # globs quoted in the YAML
     rows = load_all(folder, meta, tmp_path / "cache")
-    assert rows == {**{n: subsets[n]["rows"] for n in with_rows}, "curated_kept": 10}
+    assert rows == {**{n: subsets[n]["rows"] for n in ordered}, "curated_kept": 10, "curated_rejected": 0}
     assert (folder / "curated/rejected/shard-00000.parquet").exists()  # published all the same
     sft = load_dataset(str(folder), "sft", split="train", cache_dir=str(tmp_path / "cache"))
     assert "messages" in sft.column_names and not {"prompt", "completion"} & set(sft.column_names)
     text = (folder / "README.md").read_text()
-    assert "| `curated/rejected/*.parquet` (empty) | 0 |" in text
+    assert "| `curated_rejected` | 0 | curated subset (empty: load it with `streaming=True`" in text
     assert "| contaminated | 2 |" in text and "manifest.json (curation)" in text  # the curation's report
     assert (new_layout / "report" / "difficulty.png").exists() and (
         new_layout / "report" / "lengths.png"
