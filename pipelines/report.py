@@ -1,12 +1,19 @@
-"""What a finished build shows a person: plots and a dataset card.
+"""What a finished build shows a person: plots, and the dataset card (written by `card`).
 
-`write_report(out)` reads the corpus and the manifest and writes
-  - `OUT/report/difficulty.png`: difficulty histogram per source,
-  - `OUT/report/retro_search.png`: trace tokens before and after Retro-Search,
+`write_report(out)` reads the corpus records and the manifest and writes
+  - `OUT/report/difficulty.png`: difficulty histogram, stacked by source,
+  - `OUT/report/lengths.png`: corpus trace length histogram, stacked by source,
+  - `OUT/report/retro_search.png`: trace tokens before and after Retro-Search, per level,
   - `OUT/report/rejections.png`: rows kept and rejected per stage, by reason,
-  - `OUT/README.md`: a dataset card (Hugging Face YAML header with the corpus data files, the config
-    hash, counts per stage and reason, verification and decontamination results).
-Plots use matplotlib's Agg backend, so they work on headless machines.
+  - `OUT/report/prompt_templates.json`: the hashes of the prompt templates of the code that ran
+    the build (the card quotes these, so a card rendered later by newer code stays true),
+  - `OUT/README.md`: the dataset card (`reasonmill.pipelines.card.write_card`).
+Plots use matplotlib's Agg backend, so they work on headless machines. A plot without data is
+not drawn (the card says "no data" where it would be).
+
+The corpus is read through `corpus_records`, which knows both layouts: the flat analysis subset
+`OUT/corpus/records/` (via `reasonmill.pipelines.export.read_subset` where it exists) and the
+older single `OUT/corpus/*.parquet`.
 """
 
 from __future__ import annotations
@@ -16,18 +23,116 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reasonmill.pipelines.export import dataset_card_configs
-from reasonmill.shards import atomic_write_bytes
+from reasonmill.shards import atomic_write_json
+
+PLOTS = {
+    "difficulty": "report/difficulty.png",
+    "lengths": "report/lengths.png",
+    "retro_search": "report/retro_search.png",
+    "rejections": "report/rejections.png",
+}
+"""Plot name → path under the build folder (the card embeds those that exist)."""
+
+PROMPTS_FILE = "report/prompt_templates.json"
+"""Where `write_report` records the prompt template hashes of the code that ran the build."""
+
+_ANALYSIS_COLUMNS = (
+    "id",
+    "source",
+    "level",
+    "kind",
+    "principle",
+    "difficulty",
+    "trace_tokens",
+    "tokens",
+    "scores",
+    "trace_id",
+    "parent_trace_id",
+)
 
 
-def _corpus_rows(out: Path) -> list[dict[str, Any]]:
-    cols = ["source", "difficulty", "trace_tokens", "parent_trace_id", "scores", "level"]
-    rows: list[dict[str, Any]] = []
-    for f in sorted((out / "corpus" / "records").glob("*.parquet")):
-        rows.extend(pq.read_table(f, columns=cols).to_pylist())
+def corpus_records(out: Path) -> pa.Table | None:
+    """The corpus's flat analysis rows (one per kept record), or None when the corpus is empty.
+
+    New layout: `OUT/corpus/records/` through `export.read_subset(out, "records")` when that
+    function exists, else its Parquet files. Old layout: `OUT/corpus/*.parquet` (analysis columns only).
+    """
+    out = Path(out)
+    folder = out / "corpus" / "records"
+    if folder.is_dir():
+        from reasonmill.pipelines import export
+
+        read_subset = getattr(export, "read_subset", None)
+        if read_subset is not None:
+            table = read_subset(out, "records")
+            return table if table.num_rows else None
+        files = sorted(folder.glob("*.parquet"))
+    else:
+        files = sorted((out / "corpus").glob("*.parquet"))
+    tables = []
+    for f in files:
+        names = pq.read_schema(f).names
+        tables.append(pq.read_table(f, columns=[c for c in _ANALYSIS_COLUMNS if c in names]))
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="default")
+    return table if table.num_rows else None
+
+
+def _scores(value: Any) -> dict[str, float]:
+    # JSON text (old export), a struct (dict), a map (list of pairs) or a list of {"name", "value"}
+    # structs (stage shards): one dict, nulls dropped.
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return json.loads(value) if value else {}
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    pairs = (
+        (p.get("name"), p.get("value")) if isinstance(p, dict) else tuple(p) for p in value
+    )  # (name, value) list
+    return {k: v for k, v in pairs if v is not None}
+
+
+def record_rows(out: Path) -> list[dict[str, Any]]:
+    """Corpus records as {"id", "source", "level", "difficulty", "tokens", "scores"} dicts.
+
+    Tolerant of column names across layouts: tokens from `trace_tokens` or `tokens`, difficulty
+    from a `difficulty` column or the scores (`difficulty`, else `difficulty_intrinsic`).
+    """
+    table = corpus_records(out)
+    if table is None:
+        return []
+    rows = []
+    for r in table.to_pylist():
+        scores = _scores(r.get("scores"))
+        difficulty = r.get("difficulty")
+        if difficulty is None:
+            difficulty = scores.get("difficulty", scores.get("difficulty_intrinsic", 0.0))
+        tokens = r.get("trace_tokens", r.get("tokens"))
+        rows.append(
+            {
+                "id": r.get("id"),
+                "source": r.get("source") or "(unknown)",
+                "level": r.get("level") or 0,
+                "difficulty": float(difficulty),
+                "tokens": int(tokens) if tokens is not None else None,
+                "scores": scores,
+            }
+        )
     return rows
+
+
+def ordered_stages(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's stages in pipeline order (the manifest's JSON keys are sorted by name)."""
+    from reasonmill.pipelines.stages import STAGE_ORDER
+
+    stages = manifest.get("stages") or {}
+    rank = {name: i for i, name in enumerate(manifest.get("stage_order") or STAGE_ORDER)}
+    return {k: stages[k] for k in sorted(stages, key=lambda k: (rank.get(k, len(rank)), k))}
 
 
 def _pyplot() -> Any:
@@ -45,37 +150,76 @@ def _save(fig: Any, ax: Any, path: Path, title: str, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # PNG metadata without the matplotlib version: the same build gives the same bytes, so a
+    # re-publish after a matplotlib upgrade uploads nothing new.
+    fig.savefig(path, dpi=100, metadata={"Software": None})
     _pyplot().close(fig)
 
 
-def plot_difficulty(rows: list[dict[str, Any]], path: Path) -> None:
-    """Histogram of difficulty, one series per source."""
-    plt = _pyplot()
-    by_source: dict[str, list[float]] = defaultdict(list)
+def _by_source(rows: list[dict[str, Any]], key: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        by_source[r["source"]].append(r["difficulty"])
+        if r.get(key) is not None:
+            out[r["source"]].append(r[key])
+    return dict(sorted(out.items()))
+
+
+def plot_difficulty(rows: list[dict[str, Any]], path: Path) -> None:
+    """Histogram of difficulty in [0, 1], stacked by source."""
+    plt = _pyplot()
+    by_source = _by_source(rows, "difficulty")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(list(by_source.values()), bins=20, range=(0, 1), stacked=True, label=list(by_source))
-    ax.set_xlabel("difficulty (intrinsic: solver effort)")
+    ax.set_xlabel("difficulty")
     _save(fig, ax, path, "Difficulty by source", "records")
 
 
-def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
-    """Trace tokens of the corpus before and after Retro-Search, per level."""
+def plot_lengths(rows: list[dict[str, Any]], path: Path) -> None:
+    """Histogram of the corpus traces' length in tokens, stacked by source."""
     plt = _pyplot()
+    by_source = _by_source(rows, "tokens")
+    top = max((max(v) for v in by_source.values() if v), default=1)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(list(by_source.values()), bins=30, range=(0, top), stacked=True, label=list(by_source))
+    ax.set_xlabel("trace length (tokens)")
+    _save(fig, ax, path, "Trace length by source", "records")
+
+
+def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
+    """Mean trace tokens per level before and after Retro-Search, from corpus rows alone.
+
+    Before is estimated from each row's `retro_token_reduction` score (rows: `level`, tokens as
+    `trace_tokens` or `tokens`, `scores`); the build report uses `plot_retro_search_levels`, which
+    has the exact per-record counts from the retro_search stage.
+    """
     before: dict[int, list[float]] = defaultdict(list)
     after: dict[int, list[float]] = defaultdict(list)
     for r in rows:
-        scores = r["scores"] if isinstance(r["scores"], dict) else json.loads(r["scores"])
-        red = scores.get("retro_token_reduction") or 0.0
-        after[r["level"]].append(r["trace_tokens"])
-        before[r["level"]].append(r["trace_tokens"] / (1 - red) if red < 1 else r["trace_tokens"])
-    levels = sorted(after)
+        tokens = r.get("trace_tokens", r.get("tokens"))
+        if tokens is None:
+            continue
+        red = _scores(r.get("scores")).get("retro_token_reduction", 0.0)
+        after[r["level"]].append(tokens)
+        before[r["level"]].append(tokens / (1 - red) if red < 1 else tokens)
+    by_level = {
+        lv: {"records": len(after[lv]), "tokens_before": sum(before[lv]), "tokens_after": sum(after[lv])}
+        for lv in after
+    }
+    plot_retro_search_levels(by_level, path)
+
+
+def plot_retro_search_levels(by_level: dict[int, dict[str, Any]], path: Path) -> None:
+    """Mean corpus trace tokens per level before and after Retro-Search (`retro_search_summary`'s
+    "by_level": records, tokens_before, tokens_after per level)."""
+    plt = _pyplot()
+    levels = sorted(by_level)
+    before = [by_level[lv]["tokens_before"] / max(by_level[lv]["records"], 1) for lv in levels]
+    after = [by_level[lv]["tokens_after"] / max(by_level[lv]["records"], 1) for lv in levels]
     fig, ax = plt.subplots(figsize=(7, 4))
     w = 0.38
-    ax.bar([lv - w / 2 for lv in levels], [sum(before[lv]) / len(before[lv]) for lv in levels], w, label="teacher trace (shortest correct)")
-    ax.bar([lv + w / 2 for lv in levels], [sum(after[lv]) / len(after[lv]) for lv in levels], w, label="corpus trace (after Retro-Search)")
+    ax.bar([lv - w / 2 for lv in levels], before, w, label="shortest verified teacher trace")
+    ax.bar([lv + w / 2 for lv in levels], after, w, label="corpus trace (after Retro-Search)")
     ax.set_xlabel("level")
     _save(fig, ax, path, "Retro-Search: trace length per level", "mean tokens")
 
@@ -83,70 +227,65 @@ def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
 def plot_rejections(manifest: dict[str, Any], path: Path) -> None:
     """Kept and rejected rows per stage, rejections split by reason."""
     plt = _pyplot()
-    stages = list(manifest["stages"])
-    reasons = sorted({r for s in manifest["stages"].values() for r in s["counts"]["reasons"]})
+    by_stage = ordered_stages(manifest)
+    stages = list(by_stage)
+    reasons = sorted({r for s in by_stage.values() for r in s["counts"]["reasons"]})
     fig, ax = plt.subplots(figsize=(7, 4))
-    kept = [manifest["stages"][s]["counts"]["written"] for s in stages]
+    kept = [by_stage[s]["counts"]["written"] for s in stages]
     ax.bar(stages, kept, label="kept")
     bottom = kept
     for reason in reasons:
-        vals = [manifest["stages"][s]["counts"]["reasons"].get(reason, 0) for s in stages]
+        vals = [by_stage[s]["counts"]["reasons"].get(reason, 0) for s in stages]
         ax.bar(stages, vals, bottom=bottom, label=reason)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     _save(fig, ax, path, "Rows kept and rejected per stage", "rows")
 
 
-def dataset_card(manifest: dict[str, Any]) -> str:
-    """A Hugging Face dataset card for the build: YAML header, what it is, counts, provenance."""
-    stages = manifest["stages"]
-    configs = []
-    for c in dataset_card_configs(manifest["corpus"]):
-        configs += [f"- config_name: {c['config_name']}"] + (["  default: true"] if c.get("default") else [])
-        configs += ["  data_files:"] + [f"  - split: {d['split']}\n    path: \"{d['path']}\"" for d in c["data_files"]]
-    lines = [
-        "---",
-        "configs:",
-        *configs,
-        "tags: [reasoning, synthetic, verified, reasonmill]",
-        "---",
-        f"# {manifest['name']}",
-        "",
-        "A verified, difficulty-scored reasoning corpus built with reasonmill.",
-        "",
-        f"- config hash: `{manifest['config_hash']}` (the full config is in `manifest.json`)",
-        f"- rows: {manifest['corpus']['rows']} (preference pairs: {manifest['corpus']['preference_pairs']})",
-        f"- teacher: `{manifest['config']['distill']['teacher']}`, samples per question: {manifest['config']['distill']['samples']}",
-        f"- Retro-Search: {'on, reviser `' + manifest['config']['retro_search']['reviser'] + '`' if manifest['config']['retro_search']['enabled'] else 'off'}",
-        "- every answer verified (math equivalence, exact match or sandboxed code, in worker processes)",
-        "- decontaminated against MATH, GSM8K, OlympiadBench, Minerva math, AMC23, AIME24/25 (exact and 13-gram)",
-        "",
-        "## Counts per stage",
-        "",
-        "| stage | read | created | kept | rejected | reasons |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, s in stages.items():
-        c = s["counts"]
-        reasons = ", ".join(f"{k}: {v}" for k, v in c["reasons"].items()) or "-"
-        lines.append(f"| {name} | {c['read']} | {c['created']} | {c['written']} | {c['rejected']} | {reasons} |")
-    lines += ["", "## Plots", "", "![difficulty](report/difficulty.png)", "![retro-search](report/retro_search.png)", "![rejections](report/rejections.png)", ""]
-    return "\n".join(lines)
-
-
 def write_report(out: Path) -> dict[str, str]:
-    """Write the plots and the dataset card of a finished build; return name → path."""
+    """Write the plots, the prompt template hashes and the dataset card of a finished build;
+    return name → path of what was written."""
+    from reasonmill.pipelines import build_stats
+    from reasonmill.pipelines.card import template_hashes, write_card
+
     out = Path(out)
     manifest = json.loads((out / "manifest.json").read_text())
-    rows = _corpus_rows(out)
-    report = out / "report"
-    report.mkdir(exist_ok=True)
-    paths = {}
-    if rows:
-        plot_difficulty(rows, report / "difficulty.png")
-        plot_retro_search(rows, report / "retro_search.png")
-        paths.update(difficulty=str(report / "difficulty.png"), retro_search=str(report / "retro_search.png"))
-    plot_rejections(manifest, report / "rejections.png")
-    paths["rejections"] = str(report / "rejections.png")
-    atomic_write_bytes(out / "README.md", dataset_card(manifest).encode())
-    paths["card"] = str(out / "README.md")
+    rows = record_rows(out)
+    paths: dict[str, str] = {}
+    for rel in PLOTS.values():  # a plot that has no data this time must not linger from a rerun
+        (out / rel).unlink(missing_ok=True)
+    if any(r["difficulty"] is not None for r in rows):
+        plot_difficulty(rows, out / PLOTS["difficulty"])
+        paths["difficulty"] = str(out / PLOTS["difficulty"])
+    if any(r["tokens"] is not None for r in rows):
+        plot_lengths(rows, out / PLOTS["lengths"])
+        paths["lengths"] = str(out / PLOTS["lengths"])
+    retro = build_stats.retro_search_summary(
+        build_stats.retro_search_records(out, manifest, {r["id"] for r in rows})
+    )
+    if retro and retro["by_level"]:
+        plot_retro_search_levels(retro["by_level"], out / PLOTS["retro_search"])
+        paths["retro_search"] = str(out / PLOTS["retro_search"])
+    plot_rejections(manifest, out / PLOTS["rejections"])
+    paths["rejections"] = str(out / PLOTS["rejections"])
+    atomic_write_json(
+        out / PROMPTS_FILE,
+        {"reasonmill_version": manifest.get("reasonmill_version"), "templates": template_hashes()},
+    )
+    paths["prompt_templates"] = str(out / PROMPTS_FILE)
+    paths["card"] = str(write_card(out))
     return paths
+
+
+__all__ = [
+    "ordered_stages",
+    "PLOTS",
+    "PROMPTS_FILE",
+    "corpus_records",
+    "plot_difficulty",
+    "plot_lengths",
+    "plot_rejections",
+    "plot_retro_search",
+    "plot_retro_search_levels",
+    "record_rows",
+    "write_report",
+]
