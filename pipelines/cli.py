@@ -12,6 +12,7 @@ a stage that fails prints the same one line under either engine (Prefect's own l
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -244,15 +245,30 @@ def schedule(
         Path | None, typer.Argument(help="YAML build config; omit for the default offline build.")
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output folder each scheduled run resumes into.")
-    ] = Path("out"),
-    cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 3 * * *'.")] = "0 3 * * *",
+        str, typer.Option("--out", "-o", help="Per-run folder template: {date} {time} {timestamp} {seed}.")
+    ] = "runs/{date}-{time}",
+    cron: Annotated[
+        str | None, typer.Option(help="Cron schedule, e.g. '0 3 * * *' (the default when no --interval).")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Run every this many seconds instead of on a cron schedule.")
+    ] = None,
+    append_to: Annotated[
+        Path | None, typer.Option("--append-to", help="A growing corpus each run is merged into, with dedup.")
+    ] = None,
+    publish_repo: Annotated[
+        str | None,
+        typer.Option("--publish", help="Push each run (or the growing corpus) to this Hub dataset repo."),
+    ] = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "reasonmill-scheduled",
 ) -> None:
-    """Serve the build flow as a scheduled Prefect deployment (needs a Prefect server).
+    """Serve scheduled builds that grow a dataset, as a Prefect deployment (needs a Prefect server).
 
-    Start one with `prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api);
-    Prefect's ephemeral mode cannot schedule. The process stays up and runs the flow on schedule.
+    Each run takes its seed from its scheduled time (new data every run), builds into its own
+    folder, and optionally joins a growing corpus (--append-to) and is published (--publish).
+    Start a server with `prefect server start` and set PREFECT_API_URL (e.g.
+    http://127.0.0.1:4200/api); Prefect's ephemeral mode cannot schedule. The process stays up and
+    runs the flow on schedule.
     """
     if not os.environ.get("PREFECT_API_URL"):
         _fail(
@@ -260,15 +276,29 @@ def schedule(
                 "schedules need a Prefect server: run `prefect server start` and set PREFECT_API_URL (ephemeral mode cannot schedule)"
             )
         )
+    if cron is not None and interval is not None:
+        _fail(ReasonmillError("give --cron or --interval, not both"))
     try:
         cfg = load_config(config)
     except ReasonmillError as exc:
         _fail(exc)
-    from reasonmill.pipelines.flows import build_flow
+    from reasonmill.pipelines.schedule import run_folder, scheduled_build_flow
 
-    build_flow.serve(
-        name=name, cron=cron, parameters={"config_json": cfg.model_dump(mode="json"), "out": str(out)}
+    try:
+        run_folder(out, dt.datetime.now(dt.UTC), 0)  # check the template now, not at the first run
+    except ReasonmillError as exc:
+        _fail(exc)
+    params = {
+        "config_json": cfg.model_dump(mode="json"),
+        "out_template": out,
+        "append_to": str(append_to) if append_to else None,
+        "publish_repo": publish_repo,
+    }
+    when: dict[str, Any] = {"interval": interval} if interval is not None else {"cron": cron or "0 3 * * *"}
+    console.print(
+        f"serving deployment [bold]{name}[/] ({', '.join(f'{k}={v}' for k, v in when.items())}); runs → {out}"
     )
+    scheduled_build_flow.serve(name=name, parameters=params, **when)
 
 
 app.command("verify")(verify_command)
