@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,11 +35,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from reasonmill.config import BuildConfig, validate_config
 from reasonmill.errors import ReasonmillError
 from reasonmill.lock import BuildLock
-from reasonmill.pipelines import runner
+from reasonmill.pipelines import progress_hooks, runner, shard_work
 from reasonmill.pipelines.backends import BackendHub
-from reasonmill.pipelines.context import StageContext, make_context
 from reasonmill.pipelines.stages import STAGE_ORDER
-from reasonmill.pipelines.stages.base import STAGES, Stage
+from reasonmill.pipelines.stages.base import STAGES
 
 LOG_FILE = "logs/prefect.log"
 
@@ -66,38 +64,8 @@ def _retry_condition(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-# Per process: one context per (build folder, config, endpoints) — the backends and the answer
-# checker are shared by every task of the build in this process; per thread: the stage
-# instances, as the plain runner keeps one stage per stage (a stage may hold per-shard state).
-_contexts: dict[tuple[str, str, str], StageContext] = {}
-_contexts_lock = threading.Lock()
-_local = threading.local()
-
-
-def _context(out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None) -> StageContext:
-    config = validate_config(config_json)
-    key = (out, config.config_hash(), repr(sorted((endpoints or {}).items())))
-    with _contexts_lock:
-        if key not in _contexts:
-            _contexts[key] = make_context(config, Path(out), endpoints)
-        return _contexts[key]
-
-
-def _stage(ctx: StageContext, stage_name: str, fresh: bool = False) -> Stage:
-    cache = _local.__dict__.setdefault("stages", {})
-    key = (id(ctx), stage_name)
-    if fresh or key not in cache:
-        cache[key] = runner.make_stage(stage_name, ctx)
-    return cache[key]
-
-
-def close_contexts(out: str) -> None:
-    """Close the contexts (backends) this process opened for build folder `out`."""
-    with _contexts_lock:
-        keys = [k for k in _contexts if k[0] == out]
-        ctxs = [_contexts.pop(k) for k in keys]
-    for ctx in ctxs:
-        ctx.close()
+# The task bodies live in `shard_work`: a task function references only that module, so Dask
+# pickles nothing of this process (locks, consoles, open backends) with it.
 
 
 @task(
@@ -110,9 +78,7 @@ def prepare_task(
     out: str, config_json: dict[str, Any], stage_name: str, endpoints: dict[str, list[str]] | None = None
 ) -> None:
     """Cross-shard preparation of one stage (e.g. the dedup table), once per stage."""
-    ctx = _context(out, config_json, endpoints)
-    if runner.stage_needs_work(ctx, stage_name):
-        runner.prepare_stage(ctx, _stage(ctx, stage_name, fresh=True))
+    shard_work.prepare(out, config_json, stage_name, endpoints)
 
 
 @task(
@@ -129,10 +95,7 @@ def shard_task(
     endpoints: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Run one stage on one shard (skips it when already complete); returns the marker info."""
-    ctx = _context(out, config_json, endpoints)
-    info = runner.run_shard(ctx, _stage(ctx, stage_name), shard)
-    info["stage"] = stage_name
-    return info
+    return shard_work.run(out, config_json, stage_name, shard, endpoints)
 
 
 @task(retries=1, retry_condition_fn=_retry_condition, task_run_name="corpus")
@@ -140,12 +103,7 @@ def corpus_task(
     out: str, config_json: dict[str, Any], endpoints: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
     """The corpus step: export the corpus, write the manifest and the report."""
-    return runner.write_corpus(_context(out, config_json, endpoints))
-
-
-# Progress hooks of the builds this process drives, by build folder. Only the flow body (which
-# runs in this process) reads it; tasks never do.
-_PROGRESS: dict[str, runner.ProgressHook] = {}
+    return shard_work.corpus(out, config_json, endpoints)
 
 
 @flow(name="reasonmill-build", log_prints=False)
@@ -175,7 +133,7 @@ def build_flow(
             ]
         everything.extend(cur)
         prev = cur
-    hook = _PROGRESS.get(out)
+    hook = progress_hooks.get(out)
     for fut in as_completed(everything):
         info = fut.result()  # re-raises a task's failure (after its retries)
         if hook is not None and isinstance(info, dict) and "stage" in info:
@@ -253,12 +211,12 @@ def run_build(
         try:
             endpoints = hub.start_managed() or None
             if progress is not None:
-                _PROGRESS[key] = progress
+                progress_hooks.register(key, progress)
             f = build_flow.with_options(task_runner=task_runner(task_runner_kind, workers, address))
             return f(config.model_dump(mode="json"), key, endpoints)
         finally:
-            _PROGRESS.pop(key, None)
-            close_contexts(key)
+            progress_hooks.unregister(key)
+            shard_work.close_contexts(key)
             hub.close()
             # When the process exits, the ephemeral server is cancelled while its recorder may
             # still be flushing Prefect's own UI events; it then logs a CancelledError traceback.
