@@ -38,7 +38,7 @@ _MULTILINGUAL = (
     r"最终答案(?:是|为)?|最后答案(?:是|为)?|答案(?:是|为|应该是)?|答：|"
     r"答え(?:は)?|解答(?:は)?|정답(?:은|는)?|답(?:은|:)|"
     r"la\s+r[ée]ponse(?:\s+finale)?\s+est|r[ée]ponse(?:\s+finale)?\s*[:：]|"
-    r"die\s+(?:endg[üu]ltige\s+)?antwort\s+(?:lautet|ist)|antwort\s*[:：]|ergebnis\s*[:：]|"
+    r"die\s+(?:endg[üu]ltige\s+)?antwort(?:\s+(?:lautet|ist))?|antwort\s*[:：]|ergebnis\s*[:：]|"
     r"la\s+respuesta(?:\s+final)?\s+es|respuesta(?:\s+final)?\s*[:：]|"
     r"a\s+resposta(?:\s+final)?\s+[ée]|resposta(?:\s+final)?\s*[:：]|"
     r"la\s+risposta(?:\s+finale)?\s+[èe]|risposta(?:\s+finale)?\s*[:：]|"
@@ -70,6 +70,7 @@ _BOX_JOINER = re.compile(
     re.I,
 )
 _BARE_MAX = 40
+_FINAL_IS = re.compile(r"(?:^|[\s,])(?:is|are|equals|was|gives|=)\s*[:：]?\s*", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +268,12 @@ def _fallback(visible: str, last_number: bool) -> Extraction | None:
             ans = _clean(body[start:])
             if ans and is_math_like(ans) and len(ans) > 0:
                 return Extraction(ans, "last_math")
+    # 5b. a final sentence "... is X" / "... = X" whose X is math
+    last_line = body.rsplit("\n", 1)[-1]
+    for m in reversed(list(_FINAL_IS.finditer(last_line))):
+        ans = _clean(last_line[m.end() :])
+        if ans and is_math_like(ans) and prose_words(_UNIT_WORDS.sub(" ", ans)) == 0:
+            return Extraction(ans, "last_math")
     # 6. the last number, or the structure it sits in
     nums = list(_NUMBER.finditer(body))
     if not nums:
@@ -325,7 +332,7 @@ def extract(
     lines = [ln for ln in stripped.splitlines() if ln.strip()]
     if len(lines) == 1 and len(lines[0].strip()) <= _BARE_MAX:
         ans = _clean(lines[0])
-        if ans and (_NUMBER.search(ans) or "\\" in ans or len(ans.split()) <= 3):
+        if ans and (prose_words(_UNIT_WORDS.sub(" ", ans)) <= 1 or (not _NUMBER.search(ans) and len(ans.split()) <= 3)):
             return Extraction(ans, "bare")
     if is_math_like(stripped):
         ans = _clean(stripped)

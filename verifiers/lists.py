@@ -100,7 +100,9 @@ def answer_parts(text: str, policy: VerifyPolicy) -> Parts | None:
     pairs = [_assignment(p) for p in parts]
     if all(pairs) and len({p[0] for p in pairs if p}) == 1:  # x=2, x=3: the solutions of x
         return Parts(tuple(p[1] for p in pairs if p), True)
-    return Parts(tuple(parts), has_or)
+    # a list of bracketed tuples ("(5, 2), (7, 2)") is a set of solutions (points, pairs)
+    tuples = all(re.fullmatch(r"\\?(?:left)?\(.*,.*\\?(?:right)?\)", p, re.S) for p in parts)
+    return Parts(tuple(parts), has_or or tuples)
 
 
 def single_assignment_tuple(text: str) -> str | None:
