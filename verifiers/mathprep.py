@@ -23,7 +23,16 @@ from reasonmill.verifiers.base import VerifyPolicy
 from reasonmill.verifiers.numbers import read_number
 
 _POWER = re.compile(r"(?<=[\w)\]}.])\s*\*\*\s*(?=[\w(\[{+\-.\\])")
-_PLAIN_FUNC = re.compile(r"\b(sqrt|pi|oo|infinity)\b")
+_PLAIN_FUNC = re.compile(r"\b(sqrt|exp|pi|oo|infinity|a?sin|a?cos|a?tan|cot|sec|csc|log|ln)\b")
+_FUNC_LATEX = {
+    "pi": "\\pi",
+    "oo": "\\infty",
+    "infinity": "\\infty",
+    "asin": "\\arcsin",
+    "acos": "\\arccos",
+    "atan": "\\arctan",
+}
+_OPERATORNAME = re.compile(r"\\operatorname\{(a?)(sin|cos|tan)\}")
 _SCI_E = re.compile(r"(?<![\w.\\])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
 _REPEAT = re.compile(r"(?<![\w.])(\d*)\.(\d*)\\overline\s*\{\s*(\d+)\s*\}")
 _GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:(?:\{,\}|,\\!|\\,|[\u2009\u202f])\d{3})+(?!\d)")
@@ -55,17 +64,21 @@ def plain_to_latex(text: str) -> str:
             continue
         word = m.group(1)
         j = m.end()
-        if word == "sqrt" and j < len(text) and text[j] == "(":
+        if word in ("sqrt", "exp") and j < len(text) and text[j] == "(":
             depth, k = 0, j
             while k < len(text):
                 depth += {"(": 1, ")": -1}.get(text[k], 0)
                 if depth == 0:
                     break
                 k += 1
-            out.append("\\sqrt{" + plain_to_latex(text[j + 1 : k]) + "}")
+            inner = plain_to_latex(text[j + 1 : k])
+            out.append(("\\sqrt{" if word == "sqrt" else "e^{") + inner + "}")
             i = k + 1
+        elif word in ("sqrt", "exp"):
+            out.append(text[i:j])
+            i = j
         else:
-            out.append({"sqrt": "\\sqrt", "pi": "\\pi", "oo": "\\infty", "infinity": "\\infty"}[word] + " ")
+            out.append(_FUNC_LATEX.get(word, "\\" + word) + " ")
             i = j
     return "".join(out)
 
@@ -104,6 +117,8 @@ def prepare(answer: str, policy: VerifyPolicy) -> str:
     if "**" in t:
         t = _POWER.sub("^", t)
     t = plain_to_latex(t)
+    if "operatorname" in t:
+        t = _OPERATORNAME.sub(lambda m: ("\\arc" if m.group(1) else "\\") + m.group(2), t)
     if "e" in t or "E" in t:
         t = _SCI_E.sub(r"\1\\times 10^{\2}", t)
     if "overline" in t:
