@@ -19,8 +19,8 @@ Pipeline for one (gold, prediction) pair (`MathEquivalence.check`):
 
 Before math-verify parses an answer, `reasonmill.verifiers.mathprep.prepare` rewrites what it
 misreads (`x**2`, `sqrt(3)`, `6.02e23`, `0.\\overline{3}`, degrees inside trig functions), and
-its unit-stripping normalisation is off ("2t" is not 2); trailing `\\text{}` units are split off
-here instead.
+its unit-stripping normalisation is off ("2t" is not 2; trailing `\\text{}` units are split off
+here instead), and so are its "nits" (which turn "0.5" into an exact 1/2).
 
 math-verify's own timeout is a `signal.alarm` that works only on a main thread and, when it
 fires, is swallowed into `False` (a timeout would read as "wrong"). So this module disables it
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 import signal
+from fractions import Fraction
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ from reasonmill.verifiers.exact import normalise
 from reasonmill.verifiers.extract import _clean, _fallback, extract, prose_words
 from reasonmill.verifiers.lists import Parts, answer_parts, parts_match, single_assignment_tuple
 from reasonmill.verifiers.mathprep import plain_to_latex, prepare, split_unit
-from reasonmill.verifiers.numbers import numbers_equal, read_number, split_top, tidy
+from reasonmill.verifiers.numbers import PlainNumber, numbers_equal, read_number, split_top, tidy
 
 __all__ = [
     "GoldUnparseable",
@@ -117,7 +118,7 @@ def extraction_targets() -> tuple[Any, ...]:
     math_verify.grader.TIMEOUT_WARNING_SHOWN = True
     math_verify.parser.TIMEOUT_WARNING_SHOWN = True
     norm = NormalizationConfig(
-        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all", equations=False
+        basic_latex=True, units=False, malformed_operators=True, nits=False, boxed="all", equations=False
     )
     return (LatexExtractionConfig(boxed_match_priority=0, normalization_config=norm), ExprExtractionConfig())
 
@@ -150,7 +151,7 @@ def mv_parse(answer: str) -> tuple[Any, ...]:
 
 
 def _for_math_verify(text: str, policy: VerifyPolicy) -> tuple[str, str]:
-    value, unit = split_unit(text)
+    value, unit = split_unit(tidy(text))
     tuple_form = single_assignment_tuple(value)
     return prepare(tuple_form or value, policy), unit
 
@@ -259,6 +260,34 @@ def _vector_entries(x: Any) -> list[Any] | None:
     return None
 
 
+def _plain_number(x: Any, policy: VerifyPolicy) -> PlainNumber | None:
+    """A parsed value that is a plain number (or math-verify's percent of one) as a `PlainNumber`."""
+    from sympy import Basic, Float, Mul, Pow, Rational, UnevaluatedExpr
+
+    pct = False
+    if isinstance(x, Mul) and len(x.args) == 2 and x.args[1] == UnevaluatedExpr(Rational(1, 100)):
+        x, pct = x.args[0], True
+    if isinstance(x, Basic) and not isinstance(x, (Rational, Float)) and x.is_number and not x.free_symbols:
+        # "6.02 \times 10^{23}", "10^{12} + 1": numeric expressions evaluated (small powers only)
+        if all(abs(p.exp) <= 1000 for p in x.atoms(Pow) if p.exp.is_Integer):
+            try:
+                x = x.doit()
+            except Exception:
+                return None
+    if isinstance(x, Rational):
+        v, exact = Fraction(int(x.p), int(x.q)), True
+    elif isinstance(x, Float):
+        if not x.is_finite:
+            return None
+        v, exact = Fraction(str(x)), False
+    else:
+        return None
+    if not pct:
+        return PlainNumber((v,), "", exact)
+    values = {"fraction": (v / 100,), "number": (v,), "either": (v / 100, v)}[policy.percent]
+    return PlainNumber(values, "", exact)
+
+
 def _fix(gold_objs: list[Any], pred_objs: list[Any], verdict: bool, gold: str, answer: str, policy: VerifyPolicy) -> bool:
     """math-verify's verdict, corrected where it is wrong (see the module docstring)."""
     from math_verify import verify
@@ -268,6 +297,9 @@ def _fix(gold_objs: list[Any], pred_objs: list[Any], verdict: bool, gold: str, a
     p = next((x for x in pred_objs if _is_math(x)), None)
     if g is None or p is None:
         return verdict
+    gn, pn = _plain_number(g, policy), _plain_number(p, policy)
+    if gn is not None and pn is not None:
+        return numbers_equal(gn, pn, policy)  # plain numbers: the policy's exact/tolerance rule
     if verdict:
         gv, pv = _exact_value(g), _exact_value(p)
         if gv is not None and pv is not None:

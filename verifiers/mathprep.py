@@ -36,6 +36,8 @@ _OPERATORNAME = re.compile(r"\\operatorname\{(a?)(sin|cos|tan)\}")
 _SCI_E = re.compile(r"(?<![\w.\\])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
 _REPEAT = re.compile(r"(?<![\w.])(\d*)\.(\d*)\\overline\s*\{\s*(\d+)\s*\}")
 _GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:(?:\{,\}|,\\!|\\,|[\u2009\u202f])\d{3})+(?!\d)")
+_LEADING_DOT = re.compile(r"(^|[^\w.}])\.(?=\d)")
+_CURRENCY = re.compile(r"^[-+]?\s*(?:\\\$|€|£|¥|₹)")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)\b")
 _DEGREE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _UNIT_TAIL = re.compile(
@@ -88,7 +90,11 @@ def split_unit(text: str) -> tuple[str, str]:
 
     Only a unit after a value is split; a whole answer in `\\text{}` ("\\text{Evelyn}") stays.
     """
-    m = _UNIT_TAIL.match(text.strip())
+    t = text.strip()
+    cur = _CURRENCY.match(t)
+    if cur and re.match(r"\s*[\d.]", t[cur.end() :]):
+        return t[cur.end() :].strip(), "$"
+    m = _UNIT_TAIL.match(t)
     if not m or not re.search(r"[\d}]", m.group("value")):
         return text, ""
     unit = re.sub(r"\\\w+\s*\{([^{}]*)\}", r"\1", m.group("unit"))
@@ -114,6 +120,7 @@ def prepare(answer: str, policy: VerifyPolicy) -> str:
     '\\\\sin(\\\\frac{90\\\\pi}{180} - x)'
     """
     t = answer.replace("\n", " ").replace("\u2212", "-")
+    t = _LEADING_DOT.sub(r"\g<1>0.", t)
     if "**" in t:
         t = _POWER.sub("^", t)
     t = plain_to_latex(t)

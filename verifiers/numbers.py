@@ -82,7 +82,7 @@ def tidy(text: str) -> str:
     while True:
         s = t.strip().strip("$").strip()
         s = _WRAPPERS.sub("", s).strip()
-        s = s.rstrip(".").strip() if not re.search(r"\d\.$", s) or s.endswith("..") else s
+        s = s[:-1].strip() if s.endswith(".") and not s.endswith("..") else s
         if s == t:
             break
         t = s
