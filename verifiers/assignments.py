@@ -47,7 +47,8 @@ def read_assignments(text: str, names: list[str], roles: set[str]) -> dict[str, 
     t = re.sub(r"[*_`]", "", text)
     found: list[tuple[int, str, str]] = []
     single = re.compile(
-        rf"\b({name_re})\b\s*(?:=|:|-|is\s+(?:a|an|the)?|was\s+(?:a|an)?|->|→)?\s*(?:a|an)?\s*\b({role_re})\b", re.I
+        rf"\b({name_re})\b\s*(?:=|:|-|is\s+(?:a|an|the)?|was\s+(?:a|an)?|->|→)?\s*(?:a|an)?\s*\b({role_re})\b",
+        re.I,
     )
     for m in single.finditer(t):
         found.append((m.start(), m.group(1).lower(), m.group(2).lower()))

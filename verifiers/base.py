@@ -46,7 +46,9 @@ class CountdownRules(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    use_all_numbers: bool = Field(default=False, description="every given number exactly once (else at most once)")
+    use_all_numbers: bool = Field(
+        default=False, description="every given number exactly once (else at most once)"
+    )
     integer_intermediates: bool = Field(default=True, description="every intermediate result an integer")
     positive_intermediates: bool = Field(default=True, description="every intermediate result > 0")
     unary_minus: bool = Field(default=False, description="allow a leading minus ('-3 + 10')")
@@ -54,7 +56,9 @@ class CountdownRules(BaseModel):
     @classmethod
     def reasoning_gym(cls) -> CountdownRules:
         """reasoning-gym's convention: all numbers once, any intermediate values, unary minus."""
-        return cls(use_all_numbers=True, integer_intermediates=False, positive_intermediates=False, unary_minus=True)
+        return cls(
+            use_all_numbers=True, integer_intermediates=False, positive_intermediates=False, unary_minus=True
+        )
 
 
 _COUNTDOWN_PRESETS = {"classic": CountdownRules(), "reasoning_gym": CountdownRules.reasoning_gym()}

@@ -40,7 +40,13 @@ def evaluate(expr: str, rules: CountdownRules | None = None) -> tuple[Fraction, 
     Fraction(22, 1)
     """
     rules = rules or CountdownRules()
-    text = expr.replace("×", "*").replace("÷", "/").replace("−", "-").replace("\\times", "*").replace("\\div", "/")
+    text = (
+        expr.replace("×", "*")
+        .replace("÷", "/")
+        .replace("−", "-")
+        .replace("\\times", "*")
+        .replace("\\div", "/")
+    )
     text = text.replace("\\cdot", "*").replace("\\left", "").replace("\\right", "")
     text = text.replace("\\", "").strip("$ ")
     text = text.split("=")[0].strip()
@@ -51,7 +57,11 @@ def evaluate(expr: str, rules: CountdownRules | None = None) -> tuple[Fraction, 
     used: list[int] = []
 
     def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+        ):
             used.append(node.value)
             return Fraction(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -66,14 +76,20 @@ def evaluate(expr: str, rules: CountdownRules | None = None) -> tuple[Fraction, 
                 v = a / b
             else:
                 v = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(node.op)]
-            if rules.positive_intermediates and rules.integer_intermediates and (v <= 0 or v.denominator != 1):
+            if (
+                rules.positive_intermediates
+                and rules.integer_intermediates
+                and (v <= 0 or v.denominator != 1)
+            ):
                 raise CountdownRuleError(f"intermediate result {v} is not a positive integer")
             if rules.positive_intermediates and v <= 0:
                 raise CountdownRuleError(f"intermediate result {v} is not positive")
             if rules.integer_intermediates and v.denominator != 1:
                 raise CountdownRuleError(f"intermediate result {v} is not an integer")
             return v
-        raise CountdownRuleError(f"only numbers, + - * / and parentheses are allowed, found {type(node).__name__}")
+        raise CountdownRuleError(
+            f"only numbers, + - * / and parentheses are allowed, found {type(node).__name__}"
+        )
 
     return walk(tree.body), used
 
@@ -106,10 +122,14 @@ class CountdownVerifier(Verifier):
             return self.verdict(False, Reason.MISMATCH, f"{answer!r}: {exc}")
         extra = Counter(used) - numbers
         if extra:
-            return self.verdict(False, Reason.MISMATCH, f"{answer!r} uses numbers not available: {sorted(extra.elements())}")
+            return self.verdict(
+                False, Reason.MISMATCH, f"{answer!r} uses numbers not available: {sorted(extra.elements())}"
+            )
         if rules.use_all_numbers and Counter(used) != numbers:
             missing = sorted((numbers - Counter(used)).elements())
-            return self.verdict(False, Reason.MISMATCH, f"{answer!r} does not use every number: {missing} unused")
+            return self.verdict(
+                False, Reason.MISMATCH, f"{answer!r} does not use every number: {missing} unused"
+            )
         if value != target:
             return self.verdict(False, Reason.MISMATCH, f"{answer!r} = {value}, not {target}")
         return self.verdict(True)

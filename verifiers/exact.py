@@ -13,8 +13,8 @@ import re
 import unicodedata
 
 from reasonmill.records import Reason, Verdict
-from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.assignments import final_assignments, gold_assignments
+from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.extract import extract, extract_answer, visible_part
 
 
@@ -46,7 +46,6 @@ class ExactMatch(Verifier):
             return self.verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")
         ok = normalise(answer, policy.case_sensitive) == normalise(gold, policy.case_sensitive)
         return self.verdict(ok, Reason.MISMATCH, "" if ok else f"{answer[:80]!r} != {gold[:80]!r}")
-
 
     def _assignments(self, gold: dict[str, str], prediction: str) -> Verdict:
         found = extract(prediction, last_number=False)

@@ -189,7 +189,9 @@ def is_math_like(text: str) -> bool:
 
 
 def _marker_answer(visible: str, line_markers: bool) -> str | None:
-    markers = [m for m in _MARKER.finditer(visible) if line_markers or not re.match(r"[\s*]*A\s*:", m.group(0))]
+    markers = [
+        m for m in _MARKER.finditer(visible) if line_markers or not re.match(r"[\s*]*A\s*:", m.group(0))
+    ]
     for m in reversed(markers):
         rest = m.group("ans")
         inner = list(_MARKER.finditer(rest))  # "Final Answer: The final answer is X"
@@ -320,7 +322,9 @@ def extract(
         parts = [_clean(p) for p in parts]
         if not all(parts):
             return None
-        return Extraction(parts[0], "boxed") if len(parts) == 1 else Extraction(", ".join(parts), "boxed_list")
+        return (
+            Extraction(parts[0], "boxed") if len(parts) == 1 else Extraction(", ".join(parts), "boxed_list")
+        )
     tags = _ANSWER_TAG.findall(visible)
     if tags:
         ans = _clean(tags[-1])
@@ -332,7 +336,9 @@ def extract(
     lines = [ln for ln in stripped.splitlines() if ln.strip()]
     if len(lines) == 1 and len(lines[0].strip()) <= _BARE_MAX:
         ans = _clean(lines[0])
-        if ans and (prose_words(_UNIT_WORDS.sub(" ", ans)) <= 1 or (not _NUMBER.search(ans) and len(ans.split()) <= 3)):
+        if ans and (
+            prose_words(_UNIT_WORDS.sub(" ", ans)) <= 1 or (not _NUMBER.search(ans) and len(ans.split()) <= 3)
+        ):
             return Extraction(ans, "bare")
     if is_math_like(stripped):
         ans = _clean(stripped)

@@ -111,9 +111,7 @@ def single_assignment_tuple(text: str) -> str | None:
     return _solution(split_top(t)) if "," in t else None
 
 
-def parts_match(
-    gold: Parts, pred: Parts, policy: VerifyPolicy, same: Callable[[str, str], bool]
-) -> bool:
+def parts_match(gold: Parts, pred: Parts, policy: VerifyPolicy, same: Callable[[str, str], bool]) -> bool:
     """Whether the parts agree: in order, or as multisets for solution sets and unordered lists."""
     if len(gold.items) != len(pred.items):
         return False

@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import re
 import signal
-from fractions import Fraction
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -288,7 +288,9 @@ def _plain_number(x: Any, policy: VerifyPolicy) -> PlainNumber | None:
     return PlainNumber(values, "", exact)
 
 
-def _fix(gold_objs: list[Any], pred_objs: list[Any], verdict: bool, gold: str, answer: str, policy: VerifyPolicy) -> bool:
+def _fix(
+    gold_objs: list[Any], pred_objs: list[Any], verdict: bool, gold: str, answer: str, policy: VerifyPolicy
+) -> bool:
     """math-verify's verdict, corrected where it is wrong (see the module docstring)."""
     from math_verify import verify
     from sympy import I, MatrixBase, Symbol, expand, simplify
@@ -320,7 +322,7 @@ def _fix(gold_objs: list[Any], pred_objs: list[Any], verdict: bool, gold: str, a
         try:
             gi = g.subs(Symbol("i"), I).subs(Symbol("i", real=True), I)
             pi = p.subs(Symbol("i"), I).subs(Symbol("i", real=True), I)
-            for s in (gi.free_symbols | pi.free_symbols):
+            for s in gi.free_symbols | pi.free_symbols:
                 if s.name == "i":
                     gi, pi = gi.subs(s, I), pi.subs(s, I)
             return bool(simplify(expand(gi - pi)) == 0)
@@ -451,7 +453,9 @@ class MathEquivalence(Verifier):
                     return self.verdict(False, Reason.UNVERIFIABLE, f"gold {gold[:80]!r} cannot be read")
                 return self.verdict(True)
             expected = gold_answer(gold)
-            found = extract(prediction, boxed_parts=policy.boxed_parts, last_number=policy.last_number_fallback)
+            found = extract(
+                prediction, boxed_parts=policy.boxed_parts, last_number=policy.last_number_fallback
+            )
             if found is None:
                 return self.verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")
             if found.method == "last_number" and read_number(expected, policy) is None:
@@ -459,7 +463,11 @@ class MathEquivalence(Verifier):
                     False, Reason.NO_ANSWER, "only a stray number found; the gold is not a plain number"
                 )
             answer = found.answer
-            if found.method == "boxed_list" and answer_parts(expected, policy) is None and _braced(expected) is None:
+            if (
+                found.method == "boxed_list"
+                and answer_parts(expected, policy) is None
+                and _braced(expected) is None
+            ):
                 # "\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}": one value in two forms
                 boxes = split_top(answer)
                 if all(equivalent(boxes[-1], b, policy) for b in boxes[:-1]):

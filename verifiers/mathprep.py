@@ -59,7 +59,11 @@ def plain_to_latex(text: str) -> str:
         return text
     out, i = [], 0
     while i < len(text):
-        m = _PLAIN_FUNC.match(text, i) if (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) else None
+        m = (
+            _PLAIN_FUNC.match(text, i)
+            if (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
+            else None
+        )
         if m is None:
             out.append(text[i])
             i += 1
@@ -130,7 +134,9 @@ def prepare(answer: str, policy: VerifyPolicy) -> str:
         t = _SCI_E.sub(r"\1\\times 10^{\2}", t)
     if "overline" in t:
         t = _REPEAT.sub(_repeat_to_frac, t)
-    if policy.thousands_separators and ("{,}" in t or "\\!" in t or "\\," in t or "\u2009" in t or "\u202f" in t):
+    if policy.thousands_separators and (
+        "{,}" in t or "\\!" in t or "\\," in t or "\u2009" in t or "\u202f" in t
+    ):
         t = _GROUPED.sub(lambda m: re.sub(r"\D", "", m.group(0)), t)
     if policy.trig_degrees and _TRIG.search(t) and ("circ" in t or "°" in t):
         t = _DEGREE.sub(r"\\frac{\1\\pi}{180}", t)

@@ -23,7 +23,10 @@ def verdict(prediction: str):
         ("Cal is a knight, Ada is a knave, and Ben is a knight.", True),
         ("Ben and Cal are knights, while Ada is a knave.", True),
         ("- **Ada**: knave\n- **Ben**: knight\n- **Cal**: knight", True),
-        ("<think>If Ada is a knight then Ben lies...</think>\nAda is a knave, Ben is a knight, Cal is a knight.", True),
+        (
+            "<think>If Ada is a knight then Ben lies...</think>\nAda is a knave, Ben is a knight, Cal is a knight.",
+            True,
+        ),
         ("The answer is \\boxed{Ada=knave, Ben=knight, Cal=knight}.", True),
         ("<answer>Ben=knight, Cal=knight, Ada=knave</answer>", True),
         (

@@ -52,7 +52,10 @@ RG_GOLD = countdown_gold([25, 2, 3, 50], 72, "25*3 - 50/2 + 2*11")
 )
 def test_countdown_rule_sets_on_invalid_answers(prediction, classic, rg):
     assert check(RG_GOLD, prediction, kind="countdown").passed is classic
-    assert check(RG_GOLD, prediction, kind="countdown", policy=VerifyPolicy(countdown="reasoning_gym")).passed is rg
+    assert (
+        check(RG_GOLD, prediction, kind="countdown", policy=VerifyPolicy(countdown="reasoning_gym")).passed
+        is rg
+    )
 
 
 def test_reasoning_gym_oracle_answers_pass_under_its_convention():
@@ -65,7 +68,9 @@ def test_reasoning_gym_oracle_answers_pass_under_its_convention():
         meta = entry["metadata"]
         gold = countdown_gold(meta["numbers"], meta["target"], entry["answer"])
         assert ds.score_answer(entry["answer"], entry) == 1.0
-        assert check(gold, f"\\boxed{{{entry['answer']}}}", kind="countdown", policy=rg).passed, entry["answer"]
+        assert check(gold, f"\\boxed{{{entry['answer']}}}", kind="countdown", policy=rg).passed, entry[
+            "answer"
+        ]
         rejected_classic += not check(gold, f"\\boxed{{{entry['answer']}}}", kind="countdown").passed
     assert rejected_classic > 0  # the conventions really differ on reasoning-gym's own answers
 

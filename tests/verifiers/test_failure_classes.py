@@ -106,7 +106,11 @@ STRUCTURED = [
     ("(1, 2, 3)", "Solving the system we get the point (1, 2, 3).", True),
     ("(x-1)^4", "x^4 - 4x^3 + 6x^2 - 4x + 1", True),
     # GSM8K-style prose still works through the last number
-    ("50", "She pays 3 * 12 = 36 dollars, and 36 + 14 = 50 dollars in total for everything she bought.", True),
+    (
+        "50",
+        "She pays 3 * 12 = 36 dollars, and 36 + 14 = 50 dollars in total for everything she bought.",
+        True,
+    ),
 ]
 
 
@@ -221,7 +225,9 @@ def test_sets_and_solution_lists() -> None:
 def test_bare_lists_keep_order_unless_the_policy_says() -> None:
     assert not verdict("3, 5", "\\boxed{5, 3}").passed
     assert verdict("3, 5", "\\boxed{5, 3}", VerifyPolicy(unordered_lists=True)).passed
-    assert not verdict("(5, 2), (7, 2)", "\\boxed{(7, 2), (5, 2)}", VerifyPolicy(unordered_solutions=False)).passed
+    assert not verdict(
+        "(5, 2), (7, 2)", "\\boxed{(7, 2), (5, 2)}", VerifyPolicy(unordered_solutions=False)
+    ).passed
 
 
 def test_vector_as_tuple_policy() -> None:
@@ -309,13 +315,25 @@ def test_trig_degrees_policy() -> None:
 # Styles of whole outputs from the model families named above ------------------------------------
 STYLES = [
     # R1: long thinking, then a short summary with a box
-    ("\\frac{14}{3}", "<think>\nf(-2) = 2, f(-1) = 5/3 ...\nWait, let me recheck.\n</think>\n\nSumming, $\\boxed{\\frac{14}{3}}$.", True),
+    (
+        "\\frac{14}{3}",
+        "<think>\nf(-2) = 2, f(-1) = 5/3 ...\nWait, let me recheck.\n</think>\n\nSumming, $\\boxed{\\frac{14}{3}}$.",
+        True,
+    ),
     # R1 cut off while thinking: no answer
     ("\\frac{14}{3}", "<think>\nf(-2) = 2, f(-1) = 5/3, and f(0) = ", False),
     # Qwen
-    ("9", "Let's compute step by step.\n129^34 + 96^38 ≡ 9 (mod 11).\n\nTherefore, the final answer is $\\boxed{9}$.", True),
+    (
+        "9",
+        "Let's compute step by step.\n129^34 + 96^38 ≡ 9 (mod 11).\n\nTherefore, the final answer is $\\boxed{9}$.",
+        True,
+    ),
     # Llama 3
-    ("3\\sqrt{13}", "## Step 1: Use the distance formula\n...\n\nTherefore, the final answer is: $\\boxed{3\\sqrt{13}}$. I hope it is correct", True),
+    (
+        "3\\sqrt{13}",
+        "## Step 1: Use the distance formula\n...\n\nTherefore, the final answer is: $\\boxed{3\\sqrt{13}}$. I hope it is correct",
+        True,
+    ),
     # GSM8K few-shot "A:" and "####"
     ("18", "She sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $18.\n#### 18", True),
     ("18", "She sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $18.\nA: 18", True),

@@ -98,7 +98,11 @@ POLICIES = [
 ]
 
 
-@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.model_dump_json(include={"percent", "rel_tol", "abs_tol", "strip_units"}))
+@pytest.mark.parametrize(
+    "policy",
+    POLICIES,
+    ids=lambda p: p.model_dump_json(include={"percent", "rel_tol", "abs_tol", "strip_units"}),
+)
 def test_fast_path_gives_the_slow_paths_verdict(policy: VerifyPolicy) -> None:
     disagree = []
     decided = 0
@@ -115,6 +119,12 @@ def test_fast_path_gives_the_slow_paths_verdict(policy: VerifyPolicy) -> None:
 
 def test_string_fast_path_agrees_on_identical_normalised_strings() -> None:
     policy = VerifyPolicy()
-    for text in ("\\frac{\\sqrt{3}}{2}", "[2, 5)", "x^2 + 1", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\pi"):
+    for text in (
+        "\\frac{\\sqrt{3}}{2}",
+        "[2, 5)",
+        "x^2 + 1",
+        "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+        "\\pi",
+    ):
         for variant in (text, f" {text} ", f"{text}."):
             assert equivalent(text, variant, policy) == equivalent(text, variant, policy, fast=False) is True

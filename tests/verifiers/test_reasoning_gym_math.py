@@ -49,13 +49,19 @@ def as_latex(answer: str) -> str | None:
     """The answer as a model would write it in LaTeX (sympy's printer), or None when it is not one
     sympy expression (lists, products written with ×, unevaluated integrals)."""
     import sympy
-    from sympy.parsing.sympy_parser import implicit_multiplication_application, parse_expr, standard_transformations
+    from sympy.parsing.sympy_parser import (
+        implicit_multiplication_application,
+        parse_expr,
+        standard_transformations,
+    )
 
     if "Integral" in answer or "," in answer or "×" in answer:
         return None
     try:
         expr = parse_expr(
-            answer.replace("i", "*I") if re.fullmatch(r"[-+\d.\s]+i", answer.replace(" ", "")[-1:] and answer) else answer,
+            answer.replace("i", "*I")
+            if re.fullmatch(r"[-+\d.\s]+i", answer.replace(" ", "")[-1:] and answer)
+            else answer,
             transformations=(*standard_transformations, implicit_multiplication_application),
             evaluate=False,
         )
