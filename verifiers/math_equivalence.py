@@ -69,6 +69,7 @@ __all__ = [
     "prose_to_number",
 ]
 
+_BASE_NUMERAL = re.compile(r"^([0-9A-Za-z]+)_\{?\(?(\d{1,2})\)?\}?$")
 _IMAGINARY = re.compile(r"(?<![A-Za-z\\])i(?![A-Za-z])")
 _BRACED = re.compile(r"^\\\{(.*)\\\}$", re.S)
 
@@ -397,6 +398,36 @@ def _parts_verdict(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
     return parts_match(braced, pp, policy, same) if braced is not None else None
 
 
+def _base_numeral(text: str) -> tuple[str, int] | None:
+    m = _BASE_NUMERAL.match(tidy(text))
+    if not m or not 2 <= int(m.group(2)) <= 36:
+        return None
+    try:
+        int(m.group(1), int(m.group(2)))
+    except ValueError:
+        return None
+    return m.group(1), int(m.group(2))
+
+
+def _base_verdict(gold: str, answer: str) -> bool | None:
+    """A gold written in base b ("52_8", MATH's number theory): math-verify drops the subscript, so
+    "52_9" would equal it. Two base numerals compare by value; a bare numeral is read in the
+    gold's base (a model that leaves the subscript off)."""
+    g = _base_numeral(gold)
+    if g is None:
+        return None
+    p = _base_numeral(answer)
+    if p is not None:
+        return int(g[0], g[1]) == int(p[0], p[1])
+    digits = tidy(answer)
+    if re.fullmatch(r"[0-9A-Za-z]+", digits):
+        try:
+            return int(digits, g[1]) == int(g[0], g[1])
+        except ValueError:
+            return False
+    return False
+
+
 def equivalent(gold: str, answer: str, policy: VerifyPolicy, fast: bool = True) -> bool:
     """Whether `answer` (an extracted answer) is equivalent to `gold` (a gold answer).
 
@@ -408,6 +439,9 @@ def equivalent(gold: str, answer: str, policy: VerifyPolicy, fast: bool = True) 
     """
     if fast and grade_string(gold, answer, policy):
         return True
+    base = _base_verdict(gold, answer)
+    if base is not None:
+        return base
     parts = _parts_verdict(gold, answer, policy)
     if parts is not None:
         return parts

@@ -92,9 +92,27 @@ def tidy(text: str) -> str:
     return t.strip()
 
 
+_LONG_INT = re.compile(r"[+-]?\d{4000,100000}")
+
+
+def _int(digits: str) -> int:
+    """`int(digits)` past Python's 4300-digit conversion limit, in 4000-digit chunks."""
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-")
+    value = 0
+    for i in range(0, len(digits), 4000):
+        chunk = digits[i : i + 4000]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return sign * value
+
+
 def _core(t: str, policy: VerifyPolicy, decimal_comma: bool) -> tuple[Fraction, bool] | None:
     """The value of a bare number `t` (no unit, currency or percent) and whether it is exact."""
+    if _LONG_INT.fullmatch(t):
+        return Fraction(_int(t)), True
     if _PLAIN.fullmatch(t):
+        if len(t) > 4000:
+            return None
         return Fraction(t), "." not in t
     m = _THOUSANDS.fullmatch(t)
     if m:
@@ -166,7 +184,7 @@ def read_number(text: str, policy: VerifyPolicy, decimal_comma: bool = False) ->
     >>> read_number("\\\\sqrt{2}", VerifyPolicy()) is None
     True
     """
-    if len(text) > 200:
+    if len(text) > 200 and not _LONG_INT.fullmatch(text.strip().strip("$ ")):
         return None
     t = tidy(text)
     t = _ASSIGN.sub("", t, count=1)  # "x = 5" reads as 5, as math-verify does

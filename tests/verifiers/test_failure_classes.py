@@ -172,11 +172,22 @@ BIG_INTEGERS = [
     ("123456789012345678901234567890", "\\boxed{1.2345678901234567890123456789 \\times 10^{29}}", True),
     ("\\frac{1}{3}", "\\boxed{\\frac{333333333}{1000000000}}", False),  # exact rationals, exactly
     ("1", "\\boxed{0.9999999999}", True),  # a decimal within the policy's rel_tol
+    ("1" + "0" * 10000, "\\boxed{1" + "0" * 9999 + "1}", False),  # past Python's int-string limit
+    ("1" + "0" * 10000, "\\boxed{1" + "0" * 10000 + "}", True),
 ]
 
 
 def test_big_integers_compare_exactly() -> None:
     assert_table(BIG_INTEGERS)
+
+
+def test_base_numerals_are_numbers_in_their_base() -> None:
+    # MATH number theory: "52_8"; math-verify drops the subscript, so 52_9 would pass
+    assert not verdict("52_8", "\\boxed{52_9}").passed
+    assert verdict("52_8", "\\boxed{52_8}").passed
+    assert verdict("52_8", "\\boxed{52}").passed  # the subscript left off
+    assert not verdict("52_8", "\\boxed{42}").passed
+    assert verdict("4210_{5}", "The answer is $4210_5$.").passed
 
 
 def test_tolerance_never_hides_a_different_integer() -> None:
