@@ -49,7 +49,7 @@ _MULTILINGUAL = (
 )
 _MARKER = re.compile(
     r"(?:final\s+answer(?:\s+is)?|the\s+(?:correct\s+|final\s+)?answer\s+is|\banswer\s*(?:is)?\s*[:：]|"
-    r"\banswer\s+is|^\s*####|^[ \t*]*A\s*:|" + _MULTILINGUAL + r")"
+    r"\banswer\s+is|^[ \t*]*answer(?=\s*(?:\$|\\\(|\\\[))|^\s*####|^[ \t*]*A\s*:|" + _MULTILINGUAL + r")"
     r"\s*\**\s*[:：]?\s*\**\s*(?:is\s*[:：]?\s*)?(?P<ans>[^\n]*)",
     re.I | re.M,
 )
@@ -340,7 +340,7 @@ def extract(
             prose_words(_UNIT_WORDS.sub(" ", ans)) <= 1 or (not _NUMBER.search(ans) and len(ans.split()) <= 3)
         ):
             return Extraction(ans, "bare")
-    if is_math_like(stripped):
+    if prose_words(_UNIT_WORDS.sub(" ", stripped)) == 0 and is_math_like(stripped):
         ans = _clean(stripped)
         if ans:
             return Extraction(ans, "bare")

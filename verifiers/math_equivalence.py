@@ -181,7 +181,7 @@ def parse_answer(answer: str, policy: VerifyPolicy | None = None) -> tuple[Any, 
 def prose_to_number(answer: str) -> str:
     """A sentence answer ("Janet makes 18 dollars a day") read down to its last number, or to the
     structure that number sits in; any other answer unchanged ("x = 5" and LaTeX stay)."""
-    if prose_words(answer) >= 2:
+    if prose_words(answer) >= 2 or (prose_words(answer) == 1 and read_number(answer, VerifyPolicy()) is None):
         found = _fallback(answer, last_number=True)
         if found is not None:
             return found.answer
@@ -385,14 +385,16 @@ def _parts_verdict(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
     if gp is not None and pp is not None:
         return parts_match(gp, pp, policy, same)
     if gp is not None:
-        if read_number(answer, policy) is not None:
-            return False  # a list against a single number
+        p = read_number(answer, policy)
+        if p is not None:
+            g = read_number(gold, policy, decimal_comma=True)  # a gold "1,22" against 1.22
+            return numbers_equal(g, p, policy) if g is not None else False  # a list against a number
         braced = _braced(answer)
         return parts_match(gp, braced, policy, same) if braced is not None else None
     assert pp is not None
     g = read_number(gold, policy)
     if g is not None:
-        p = read_number(answer, policy, decimal_comma=True)  # "1000,99" against 1000.99
+        p = read_number(prose_to_number(answer), policy, decimal_comma=True)  # "1000,99" against 1000.99
         return numbers_equal(g, p, policy) if p is not None else False
     braced = _braced(gold)
     return parts_match(braced, pp, policy, same) if braced is not None else None

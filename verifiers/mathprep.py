@@ -41,7 +41,7 @@ _CURRENCY = re.compile(r"^[-+]?\s*(?:\\\$|€|£|¥|₹)")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)\b")
 _DEGREE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _UNIT_TAIL = re.compile(
-    r"^(?P<value>.*?[\w})\]])\s*(?:\\[,;:! ]\s*)*(?P<unit>\\(?:text|mbox|mathrm|textnormal|textrm)\s*\{\s*[A-Za-z][A-Za-z .]*\}"
+    r"^(?P<value>.*?[\w})\]])\s*(?:\\[,;:! ]\s*)*(?P<unit>\\(?:text|mbox|mathrm|textnormal|textrm|textbf|textit)\s*\{\s*[A-Za-z][A-Za-z .]*\}"
     r"(?:\s*\^\s*\{?[23]\}?)?)\s*$"
 )
 

@@ -23,8 +23,8 @@ from reasonmill.verifiers.base import VerifyPolicy
 
 # Digit-group separators inside one number: comma, LaTeX thin space, plain / thin / no-break space.
 _GROUP = r"(?:,|\\,|\\ |\\;|\\:|[ \u00a0\u2009\u202f])"
-_THOUSANDS = re.compile(rf"[+-]?\d{{1,3}}(?:{_GROUP}\d{{3}})+(?:\.\d+)?")
-_THOUSANDS_COMMA = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS = re.compile(rf"[+-]?[1-9]\d{{0,2}}(?:{_GROUP}\d{{3}})+(?:\.\d+)?")
+_THOUSANDS_COMMA = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN = re.compile(rf"[+-]?{_DECIMAL}")
 _SLASH = re.compile(r"([+-]?)(\d+)\s*/\s*(\d+)")
@@ -40,12 +40,14 @@ _POW10 = re.compile(r"([+-]?)10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?")
 _REPEAT = re.compile(r"([+-]?)(\d*)\.(\d*)\\overline\s*\{?\s*(\d+)\s*\}?")
 _DEC_COMMA = re.compile(r"([+-]?\d+),(\d+)")
 _UNIT = re.compile(
-    r"(?P<num>.*?[\d}])\s*(?:\\[,;!: ]\s*)*(?P<unit>(?:\\(?:text|mathrm|mbox|textnormal|textrm)\s*\{[^{}]*\}\s*|"
-    r"\^\s*\{?\\circ\}?|°|(?<=\s)[a-zA-Z][a-zA-Z.]*(?:\s+[a-zA-Z][a-zA-Z.]*){0,2}|[a-zA-Z]{2,}\.?)(?:\^?\{?[23]\}?)?)$"
+    r"(?P<num>.*?[\d}])\s*(?:\\[,;!: ]\s*)*(?P<unit>(?:\\(?:text|mathrm|mbox|textnormal|textrm|textbf|textit)\s*\{[^{}]*\}\s*|"
+    r"\^\s*\{?\\circ\}?|°|(?<=\s)[a-zA-Z][a-zA-Z.]*(?:\s+[a-zA-Z][a-zA-Z.]*){0,2}|[a-zA-Z]{2,}\.?|[a-zA-Z](?=[²³]))"
+    r"(?:\^?\{?[23]\}?|[²³])?)$"
 )
 _PERCENT = re.compile(r"(?:\\\\%|\\%|%|\s*\\text\{\s*\\?%\s*\}|\s+percent|\s+per\s*cent)$")
 _ASSIGN = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*(?:=|\\approx)\s*(?=[-+$\\\d.€£¥])")
 _CURRENCY = re.compile(r"^(?:\\\$|\\\\\$|\$|€|£|¥|₹|USD\s*|Rs\.?\s*)")
+_CURRENCY_SUFFIX = re.compile(r"(?<=[\d.])\s*(?:\\\$|\$|€|£|¥|₹)$")
 _WRAPPERS = re.compile(r"^\\\(|\\\)$|^\\\[|\\\]$")
 _MAX_EXPONENT = 400
 
@@ -196,6 +198,9 @@ def read_number(text: str, policy: VerifyPolicy, decimal_comma: bool = False) ->
     elif re.match(r"^[-+]\s*(?:\\\$|\$|€|£)", t):
         unit = "$"
         t = t[0] + re.sub(r"^[-+]\s*(?:\\\$|\$|€|£)", "", t)
+    suffix = _CURRENCY_SUFFIX.search(t)
+    if suffix and not unit:
+        unit, t = "$", t[: suffix.start()].strip()
     percent = False
     m = _PERCENT.search(t)
     if m:
