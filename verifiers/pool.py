@@ -13,6 +13,13 @@ started from a forkserver that has imported the verifiers and warmed math-verify
 (`reasonmill.verifiers._warmup`), and never re-run the caller's `__main__`. The same machinery
 runs `audit` items (every grader side by side) through `audit_many`.
 
+Why not pebble (`pebble.ProcessPool`, per-task timeouts, dead workers replaced): measured in
+tests/benchmarks/bench_verify.py in the same run, it sends every item as its own task, so its
+throughput on cheap items is 2-4x lower (GSM8K solutions: ~0.9k/s against ~3k/s with 2 workers;
+MATH-500 self-checks: ~3.7k/s against ~15k/s), its start-up is no faster, and it starts and
+replaces workers from its own manager thread, where the guard that keeps workers from re-running
+the caller's `__main__` cannot be applied. This pool keeps chunks and a per-item deadline.
+
 Kind "code" runs candidate programs with their own per-test limits (`VerifyPolicy.sandbox`);
 keep `timeout_s` above tests × `sandbox.wall_s` or a slow-but-passing program reads as a timeout.
 """
