@@ -54,11 +54,13 @@ _MARKER = re.compile(
     re.I | re.M,
 )
 _HOPE = re.compile(r"\.?\s*I hope it is correct\.?.*$", re.I | re.S)
-_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _BOLD_POWER = re.compile(r"(?<=[\w)\]}])\*\*(?=[\w(\[{-])")
 _BOLD = re.compile(r"\*\*")
 _MATH_DELIM = re.compile(r"(?<!\\)\$+|\\\(|\\\)|\\\[|\\\]")
-_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+# Latin words of three letters or more, and runs of two or more letters of other scripts (CJK,
+# Arabic, Devanagari...), which are prose as well.
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}|[^\W\d_a-zA-Z\u0370-\u03ff]{2,}")
 # LaTeX that is not prose: environments, text-ish commands with their argument, any other command.
 _LATEX_WORDS = re.compile(r"\\(?:begin|end|text\w*|math\w*|mbox|operatorname)\s*\{[^{}]*\}|\\[a-zA-Z]+")
 _UNIT_WORDS = re.compile(r"\\(?:text\w*|mbox|mathrm)\s*\{[^{}]*\}")
@@ -173,6 +175,19 @@ def _first_statement(ans: str) -> str:
             if not (i > 0 and ans[i - 1].isdigit() and i + 1 < len(ans) and ans[i + 1].isdigit()):
                 return ans[:i]
     return ans
+
+
+def first_number(answer: str) -> str:
+    """The first number of a sentence answer ("Janeth will still owe 220 $ in 12 months" -> 220),
+    or the structure it sits in; math-verify's and lighteval's marker rules take the first too."""
+    for m in _NUMBER.finditer(answer):
+        held = _enclosing_structure(answer, m.start())
+        if held is not None:
+            inner = _clean(answer[held[0] : held[1]])
+            if re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", inner) is None and is_math_like(inner):
+                return inner
+        return m.group(0).rstrip(".,")
+    return answer
 
 
 def prose_words(text: str) -> int:

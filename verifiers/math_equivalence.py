@@ -47,7 +47,7 @@ from typing import Any
 from reasonmill.records import Reason, Verdict
 from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
 from reasonmill.verifiers.exact import normalise
-from reasonmill.verifiers.extract import _clean, _fallback, extract, prose_words
+from reasonmill.verifiers.extract import _clean, _fallback, extract, first_number, prose_words
 from reasonmill.verifiers.lists import Parts, answer_parts, parts_match, single_assignment_tuple
 from reasonmill.verifiers.mathprep import plain_to_latex, prepare, split_unit
 from reasonmill.verifiers.numbers import PlainNumber, numbers_equal, read_number, split_top, tidy
@@ -400,6 +400,11 @@ def _parts_verdict(gold: str, answer: str, policy: VerifyPolicy) -> bool | None:
     return parts_match(braced, pp, policy, same) if braced is not None else None
 
 
+def _is_sentence(answer: str, policy: VerifyPolicy) -> bool:
+    words = prose_words(answer)
+    return words >= 2 or (words == 1 and read_number(answer, policy) is None)
+
+
 def _base_numeral(text: str) -> tuple[str, int] | None:
     m = _BASE_NUMERAL.match(tidy(text))
     if not m or not 2 <= int(m.group(2)) <= 36:
@@ -499,6 +504,12 @@ class MathEquivalence(Verifier):
                     False, Reason.NO_ANSWER, "only a stray number found; the gold is not a plain number"
                 )
             answer = found.answer
+            if (
+                found.method == "marker"
+                and read_number(expected, policy) is not None
+                and _is_sentence(answer, policy)
+            ):
+                answer = first_number(answer)  # "Answer: Janeth still owes 220 $ in 12 months"
             if (
                 found.method == "boxed_list"
                 and answer_parts(expected, policy) is None

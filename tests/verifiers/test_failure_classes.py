@@ -260,6 +260,14 @@ MULTILINGUAL = [
     ("9", "答え：9", True),
     ("9", "정답: 9", True),
     ("9", "答案：8", False),
+    # prose in other scripts: numbers next to CJK characters, bold answers, an answer line with
+    # prose around the number (the first number after the marker is the answer, as math-verify's
+    # and lighteval's marker rules read it)
+    ("15", "小明有7个苹果，又买了8个，所以一共有7 + 8 = 15个苹果。", True),
+    ("15", "小明有7个苹果，又买了8个，所以一共有7 + 8 = 16个苹果。", False),
+    ("48", "نضرب 6 في 8 فنحصل على 48 لذا، الناتج هو **48**.", True),
+    ("340", "Réponse : Paul devra encore 340 € dans 6 mois.", True),
+    ("\\frac{3}{7}", "所以比例是 (\\frac{3}{7})。答案：比例是 (\\frac{3}{7})。", True),
 ]
 
 
