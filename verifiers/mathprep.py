@@ -125,6 +125,7 @@ def prepare(answer: str, policy: VerifyPolicy) -> str:
     """
     t = answer.replace("\n", " ").replace("\u2212", "-")
     t = _LEADING_DOT.sub(r"\g<1>0.", t)
+    t = t.replace("\\varnothing", "\\emptyset")
     if "**" in t:
         t = _POWER.sub("^", t)
     t = plain_to_latex(t)

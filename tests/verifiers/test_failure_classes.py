@@ -318,6 +318,8 @@ SYMBOLIC = [
     ("-15.0 + 3.0i", "\\boxed{-15 + 3i}", True),
     ("\\frac{\\sqrt{2}}{2}", "\\boxed{\\sin 45^\\circ}", True),
     ("2\\sqrt{3}", "\\boxed{\\sqrt{12}}", True),
+    ("-1", "\\boxed{e^{i\\pi}}", True),
+    ("\\emptyset", "\\boxed{\\varnothing}", True),
     ("2t", "\\boxed{2}", False),  # math-verify's unit stripping would read "2t" as 2
     ("x + 2h", "\\boxed{x + 2}", False),
 ]
