@@ -15,8 +15,9 @@ runs `audit` items (every grader side by side) through `audit_many`.
 
 Why not pebble (`pebble.ProcessPool`, per-task timeouts, dead workers replaced): measured in
 tests/benchmarks/bench_verify.py in the same run, it sends every item as its own task, so its
-throughput on cheap items is 2-4x lower (GSM8K solutions: ~0.9k/s against ~3k/s with 2 workers;
-MATH-500 self-checks: ~3.7k/s against ~15k/s), its start-up is no faster, and it starts and
+throughput on cheap items is about 3x lower (last run, 2 workers: GSM8K solutions 1.0k/s against
+3.0k/s, MATH-500 self-checks 2.4k/s against 7.8k/s; the equivalence set 164/s against 267/s),
+its start-up is no faster (9.1 s against 8.8 s, forkserver and warm-up included), and it starts and
 replaces workers from its own manager thread, where the guard that keeps workers from re-running
 the caller's `__main__` cannot be applied. This pool keeps chunks and a per-item deadline.
 
