@@ -8,8 +8,11 @@ Public API (gold always first — equivalence is not symmetric):
     accuracy_reward(completions, solution, **kwargs) -> list[float | None]   (TRL reward)
 
 Verifiers register by name in `VERIFIERS`; a record's answer kind picks one
-(`verifier_for_kind`): math, numeric, exact, exact_strict, choice, code. "free_form" has no
-verifier until an LLM judge is registered: it is `unverifiable`, never "wrong".
+(`verifier_for_kind`): math, numeric, exact, exact_strict, choice, code, countdown,
+reasoning_gym. "free_form" has no verifier until an LLM judge is registered: it is
+`unverifiable`, never "wrong". Every contested convention (list order, percent, units, several
+boxes, Countdown rules...) is a `VerifyPolicy` field; docs/verification-policy.md compares each
+default with math-verify, lighteval, NeMo-Skills and TRL.
 
 Never imports reasonmill.generators or reasonmill.pipelines.
 """

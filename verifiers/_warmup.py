@@ -66,17 +66,18 @@ def warm() -> None:
     except Exception:
         pass
     try:
-        from math_verify import parse, verify
+        from math_verify import verify
 
         import reasonmill.verifiers.math_equivalence as me
 
         me._silence_math_verify()
         prev = None
         for s in SAMPLES:
-            p = parse(f"${s}$", parsing_timeout=None)
+            p = list(me.mv_parse(s))  # the verifier's own extraction configs
             if prev is not None:
                 verify(prev, p, timeout_seconds=None)
             prev = p
+        me.mv_parse.cache_clear()  # warm tables, but no cached answers
     except Exception:
         pass
 

@@ -4,8 +4,13 @@ An exact match against the one expression the generator's search found would und
 other valid solution (Countdown has many). The gold is compact JSON
 `{"numbers": [...], "target": T, "expression": "..."}` (the expression is shown in traces); the
 candidate expression is parsed with `ast` (numbers, + − × ÷ and parentheses only; anything else is
-a mismatch, nothing is executed), and passes when it uses each given number at most once, every
-intermediate result is a positive integer (the rule the question states), and its value is T.
+a mismatch, nothing is executed), and passes when it obeys the rules and its value is T.
+
+The rules are policy (`VerifyPolicy.countdown`, a `CountdownRules`): by default the classic game
+our family states — each given number at most once, every intermediate result a positive
+integer, no unary minus; `VerifyPolicy(countdown="reasoning_gym")` takes reasoning-gym's
+convention — every number exactly once, any intermediate value (fractions, negatives), a unary
+minus allowed. Values are exact fractions, so no float tolerance is needed either way.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections import Counter
 from fractions import Fraction
 
 from reasonmill.records import Reason, Verdict
-from reasonmill.verifiers.base import VERIFIERS, Verifier, VerifyPolicy
+from reasonmill.verifiers.base import VERIFIERS, CountdownRules, Verifier, VerifyPolicy
 from reasonmill.verifiers.extract import extract_answer
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -26,13 +31,24 @@ class CountdownRuleError(ValueError):
     """The expression breaks a Countdown rule; the message says which."""
 
 
-def evaluate(expr: str) -> tuple[Fraction, list[int]]:
+def evaluate(expr: str, rules: CountdownRules | None = None) -> tuple[Fraction, list[int]]:
     """Value of a Countdown expression and the numbers it uses; raises `CountdownRuleError`.
 
     >>> evaluate("(25 - 7) * 6 + 1")
     (Fraction(109, 1), [25, 7, 6, 1])
+    >>> evaluate("-3 + 25 / 2 * 2", CountdownRules.reasoning_gym())[0]
+    Fraction(22, 1)
     """
-    text = expr.replace("×", "*").replace("÷", "/").replace("−", "-").replace("\\times", "*").replace("\\div", "/")
+    rules = rules or CountdownRules()
+    text = (
+        expr.replace("×", "*")
+        .replace("÷", "/")
+        .replace("−", "-")
+        .replace("\\times", "*")
+        .replace("\\div", "/")
+    )
+    text = text.replace("\\cdot", "*").replace("\\left", "").replace("\\right", "")
+    text = text.replace("\\", "").strip("$ ")
     text = text.split("=")[0].strip()
     try:
         tree = ast.parse(text, mode="eval")
@@ -41,9 +57,17 @@ def evaluate(expr: str) -> tuple[Fraction, list[int]]:
     used: list[int] = []
 
     def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+        ):
             used.append(node.value)
             return Fraction(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            if not rules.unary_minus:
+                raise CountdownRuleError("a unary minus is not allowed")
+            return -walk(node.operand)
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             a, b = walk(node.left), walk(node.right)
             if isinstance(node.op, ast.Div):
@@ -52,10 +76,20 @@ def evaluate(expr: str) -> tuple[Fraction, list[int]]:
                 v = a / b
             else:
                 v = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(node.op)]
-            if v <= 0 or v.denominator != 1:
+            if (
+                rules.positive_intermediates
+                and rules.integer_intermediates
+                and (v <= 0 or v.denominator != 1)
+            ):
                 raise CountdownRuleError(f"intermediate result {v} is not a positive integer")
+            if rules.positive_intermediates and v <= 0:
+                raise CountdownRuleError(f"intermediate result {v} is not positive")
+            if rules.integer_intermediates and v.denominator != 1:
+                raise CountdownRuleError(f"intermediate result {v} is not an integer")
             return v
-        raise CountdownRuleError(f"only numbers, + - * / and parentheses are allowed, found {type(node).__name__}")
+        raise CountdownRuleError(
+            f"only numbers, + - * / and parentheses are allowed, found {type(node).__name__}"
+        )
 
     return walk(tree.body), used
 
@@ -72,6 +106,7 @@ class CountdownVerifier(Verifier):
     kinds = ("countdown",)
 
     def check(self, gold: str, prediction: str | None, policy: VerifyPolicy) -> Verdict:
+        """Verdict for the expression in `prediction` under `policy.countdown`'s rules."""
         try:
             spec = json.loads(gold)
             numbers, target = Counter(int(n) for n in spec["numbers"]), int(spec["target"])
@@ -80,13 +115,21 @@ class CountdownVerifier(Verifier):
         answer = extract_answer(prediction)
         if answer is None:
             return self.verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")
+        rules = policy.countdown
         try:
-            value, used = evaluate(answer)
+            value, used = evaluate(answer, rules)
         except CountdownRuleError as exc:
             return self.verdict(False, Reason.MISMATCH, f"{answer!r}: {exc}")
         extra = Counter(used) - numbers
         if extra:
-            return self.verdict(False, Reason.MISMATCH, f"{answer!r} uses numbers not available: {sorted(extra.elements())}")
+            return self.verdict(
+                False, Reason.MISMATCH, f"{answer!r} uses numbers not available: {sorted(extra.elements())}"
+            )
+        if rules.use_all_numbers and Counter(used) != numbers:
+            missing = sorted((numbers - Counter(used)).elements())
+            return self.verdict(
+                False, Reason.MISMATCH, f"{answer!r} does not use every number: {missing} unused"
+            )
         if value != target:
             return self.verdict(False, Reason.MISMATCH, f"{answer!r} = {value}, not {target}")
         return self.verdict(True)

@@ -13,6 +13,14 @@ started from a forkserver that has imported the verifiers and warmed math-verify
 (`reasonmill.verifiers._warmup`), and never re-run the caller's `__main__`. The same machinery
 runs `audit` items (every grader side by side) through `audit_many`.
 
+Why not pebble (`pebble.ProcessPool`, per-task timeouts, dead workers replaced): measured in
+tests/benchmarks/bench_verify.py in the same run, it sends every item as its own task, so its
+throughput on cheap items is about 3x lower (last run, 2 workers: GSM8K solutions 1.0k/s against
+3.0k/s, MATH-500 self-checks 2.4k/s against 7.8k/s; the equivalence set 164/s against 267/s),
+its start-up is no faster (9.1 s against 8.8 s, forkserver and warm-up included), and it starts and
+replaces workers from its own manager thread, where the guard that keeps workers from re-running
+the caller's `__main__` cannot be applied. This pool keeps chunks and a per-item deadline.
+
 Kind "code" runs candidate programs with their own per-test limits (`VerifyPolicy.sandbox`);
 keep `timeout_s` above tests × `sandbox.wall_s` or a slow-but-passing program reads as a timeout.
 """
