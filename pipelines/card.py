@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from reasonmill.pipelines import build_stats
-from reasonmill.pipelines.report import PLOTS, PROMPTS_FILE, ordered_stages, record_rows
+from reasonmill.pipelines.build_stats import PLOTS, PROMPTS_FILE, ordered_stages, record_rows
 from reasonmill.shards import atomic_write_bytes
 
 DEFAULT_LICENSE = "apache-2.0"

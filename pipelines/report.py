@@ -23,116 +23,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from reasonmill.shards import atomic_write_json
-
-PLOTS = {
-    "difficulty": "report/difficulty.png",
-    "lengths": "report/lengths.png",
-    "retro_search": "report/retro_search.png",
-    "rejections": "report/rejections.png",
-}
-"""Plot name → path under the build folder (the card embeds those that exist)."""
-
-PROMPTS_FILE = "report/prompt_templates.json"
-"""Where `write_report` records the prompt template hashes of the code that ran the build."""
-
-_ANALYSIS_COLUMNS = (
-    "id",
-    "source",
-    "level",
-    "kind",
-    "principle",
-    "difficulty",
-    "trace_tokens",
-    "tokens",
-    "scores",
-    "trace_id",
-    "parent_trace_id",
+from reasonmill.pipelines.build_stats import (  # noqa: E402  (re-exported: the card and notebooks use them)
+    PLOTS,
+    PROMPTS_FILE,
+    corpus_records,
+    ordered_stages,
+    record_rows,
+    score_map,
 )
-
-
-def corpus_records(out: Path) -> pa.Table | None:
-    """The corpus's flat analysis rows (one per kept record), or None when the corpus is empty.
-
-    New layout: `OUT/corpus/records/` through `export.read_subset(out, "records")` when that
-    function exists, else its Parquet files. Old layout: `OUT/corpus/*.parquet` (analysis columns only).
-    """
-    out = Path(out)
-    folder = out / "corpus" / "records"
-    if folder.is_dir():
-        from reasonmill.pipelines import export
-
-        read_subset = getattr(export, "read_subset", None)
-        if read_subset is not None:
-            table = read_subset(out, "records")
-            return table if table.num_rows else None
-        files = sorted(folder.glob("*.parquet"))
-    else:
-        files = sorted((out / "corpus").glob("*.parquet"))
-    tables = []
-    for f in files:
-        names = pq.read_schema(f).names
-        tables.append(pq.read_table(f, columns=[c for c in _ANALYSIS_COLUMNS if c in names]))
-    if not tables:
-        return None
-    table = pa.concat_tables(tables, promote_options="default")
-    return table if table.num_rows else None
-
-
-def _scores(value: Any) -> dict[str, float]:
-    # JSON text (old export), a struct (dict), a map (list of pairs) or a list of {"name", "value"}
-    # structs (stage shards): one dict, nulls dropped.
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        return json.loads(value) if value else {}
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if v is not None}
-    pairs = (
-        (p.get("name"), p.get("value")) if isinstance(p, dict) else tuple(p) for p in value
-    )  # (name, value) list
-    return {k: v for k, v in pairs if v is not None}
-
-
-def record_rows(out: Path) -> list[dict[str, Any]]:
-    """Corpus records as {"id", "source", "level", "difficulty", "tokens", "scores"} dicts.
-
-    Tolerant of column names across layouts: tokens from `trace_tokens` or `tokens`, difficulty
-    from a `difficulty` column or the scores (`difficulty`, else `difficulty_intrinsic`).
-    """
-    table = corpus_records(out)
-    if table is None:
-        return []
-    rows = []
-    for r in table.to_pylist():
-        scores = _scores(r.get("scores"))
-        difficulty = r.get("difficulty")
-        if difficulty is None:
-            difficulty = scores.get("difficulty", scores.get("difficulty_intrinsic", 0.0))
-        tokens = r.get("trace_tokens", r.get("tokens"))
-        rows.append(
-            {
-                "id": r.get("id"),
-                "source": r.get("source") or "(unknown)",
-                "level": r.get("level") or 0,
-                "difficulty": float(difficulty),
-                "tokens": int(tokens) if tokens is not None else None,
-                "scores": scores,
-            }
-        )
-    return rows
-
-
-def ordered_stages(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's stages in pipeline order (the manifest's JSON keys are sorted by name)."""
-    from reasonmill.pipelines.stages import STAGE_ORDER
-
-    stages = manifest.get("stages") or {}
-    rank = {name: i for i, name in enumerate(manifest.get("stage_order") or STAGE_ORDER)}
-    return {k: stages[k] for k in sorted(stages, key=lambda k: (rank.get(k, len(rank)), k))}
+from reasonmill.shards import atomic_write_json
 
 
 def _pyplot() -> Any:
@@ -199,7 +98,7 @@ def plot_retro_search(rows: list[dict[str, Any]], path: Path) -> None:
         tokens = r.get("trace_tokens", r.get("tokens"))
         if tokens is None:
             continue
-        red = _scores(r.get("scores")).get("retro_token_reduction", 0.0)
+        red = score_map(r.get("scores")).get("retro_token_reduction", 0.0)
         after[r["level"]].append(tokens)
         before[r["level"]].append(tokens / (1 - red) if red < 1 else tokens)
     by_level = {

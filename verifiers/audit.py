@@ -59,7 +59,7 @@ class AuditRow:
 
 def audit_item(kind: str, gold: str, prediction: str | None, policy: VerifyPolicy) -> AuditRow:
     """Verdict plus every grader's decision for one item (call on a worker's main thread)."""
-    from reasonmill.verifiers.pool import CheckItem, check_inline
+    from reasonmill.verifiers.checks import CheckItem, check_inline
 
     v = check_inline(CheckItem(kind, gold, prediction), policy)
     answer = extract_answer(prediction) if kind in MATH_KINDS else None

@@ -37,36 +37,12 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from reasonmill.records import Reason, Verdict
-from reasonmill.verifiers.base import VerifyPolicy, verifier_for_kind
-
-
-@dataclass(frozen=True, slots=True)
-class CheckItem:
-    """One check: answer kind, gold answer, prediction text (bare answer or full output)."""
-
-    kind: str
-    gold: str
-    prediction: str | None
-
-
-def check_inline(item: CheckItem, policy: VerifyPolicy) -> Verdict:
-    """Run one check in this process; any failure becomes an `error` verdict."""
-    try:
-        verifier = verifier_for_kind(item.kind)
-    except KeyError as exc:  # includes RegistryError; "free_form" stays unregistered until a judge is
-        return Verdict(False, "pool", Reason.UNVERIFIABLE.value, f"no verifier for kind {item.kind!r}: {exc}")
-    try:
-        return verifier.check(item.gold, item.prediction, policy)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # math-verify's TimeoutException is a BaseException
-        reason = Reason.TIMEOUT if "timeout" in type(exc).__name__.lower() else Reason.ERROR
-        return Verdict(False, verifier.name, reason.value, f"{type(exc).__name__}: {exc}")
+from reasonmill.verifiers.base import VerifyPolicy
+from reasonmill.verifiers.checks import CheckItem, check_inline
 
 
 def _verdict_tuple(v: Verdict) -> tuple:
