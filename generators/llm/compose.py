@@ -182,7 +182,11 @@ def parse_compose(text: str) -> ComposedQA:
     if not isinstance(data, dict):
         raise ParseError(ReplyProblem(MALFORMED, "multi-hop: JSON is not an object", text))
     q, a = data.get("question"), data.get("answer")
-    missing = [k for k, v in (("question", q), ("answer", a)) if not isinstance(v, str | int | float) or isinstance(v, bool) or not str(v).strip()]
+    missing = [
+        k
+        for k, v in (("question", q), ("answer", a))
+        if not isinstance(v, str | int | float) or isinstance(v, bool) or not str(v).strip()
+    ]
     if missing:
         raise ParseError(ReplyProblem(MALFORMED, f"multi-hop: missing {', '.join(missing)}", text))
     reasoning = data.get("reasoning")
@@ -216,14 +220,18 @@ def compose_one(job: ComposeJob, text: str) -> ComposeResult:
     except ParseError as exc:
         return ComposeResult(problem=exc.problem, raw=text)
     if any(normalise(qa.question) == normalise(s.question) for s in job.subs):
-        return ComposeResult(qa, problem=ReplyProblem(INCONSISTENT, "question repeats a sub-question", text), raw=text)
+        return ComposeResult(
+            qa, problem=ReplyProblem(INCONSISTENT, "question repeats a sub-question", text), raw=text
+        )
     ok, why = check_consistency(job.principle, qa.answer, [s.answer for s in job.subs])
     if not ok:
         return ComposeResult(qa, why, ReplyProblem(INCONSISTENT, f"{job.principle}: {why}", text), raw=text)
     return ComposeResult(qa, why, raw=text)
 
 
-def compose_many(backend: LLMBackend, jobs: list[ComposeJob], sampling: SamplingParams | None = None) -> list[ComposeResult]:
+def compose_many(
+    backend: LLMBackend, jobs: list[ComposeJob], sampling: SamplingParams | None = None
+) -> list[ComposeResult]:
     """Render, call (one batched request) and parse every job; results aligned with `jobs`."""
     if not jobs:
         return []

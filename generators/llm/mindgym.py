@@ -51,22 +51,58 @@ class Area:
 
 
 AREAS: dict[str, Area] = {
-    "mathematical_reasoning": Area("Mathematical Reasoning", ("budgets and rates", "geometry of a site", "counting arrangements", "growth over time")),
-    "scientific_knowledge": Area("Scientific Knowledge", ("a field experiment", "a lab measurement", "an ecosystem change", "a physical process")),
-    "logical_deduction": Area("Logical Deduction", ("a scheduling puzzle", "who did what", "rules of a game", "an inspection checklist")),
-    "technical_procedures": Area("Technical Procedures", ("a maintenance routine", "a software rollout", "a manufacturing step", "a safety protocol")),
-    "historical_events": Area("Historical Events", ("a treaty negotiation", "a city's founding", "an expedition", "a reform movement")),
-    "ethical_considerations": Area("Ethical Considerations", ("a hospital triage policy", "a data-sharing decision", "a whistleblower case", "a fair allocation")),
-    "economic_principles": Area("Economic Principles", ("a price change", "a small firm's costs", "a trade agreement", "a labour market shift")),
-    "psychological_insights": Area("Psychological Insights", ("a team under pressure", "a habit study", "a negotiation", "memory in witnesses")),
+    "mathematical_reasoning": Area(
+        "Mathematical Reasoning",
+        ("budgets and rates", "geometry of a site", "counting arrangements", "growth over time"),
+    ),
+    "scientific_knowledge": Area(
+        "Scientific Knowledge",
+        ("a field experiment", "a lab measurement", "an ecosystem change", "a physical process"),
+    ),
+    "logical_deduction": Area(
+        "Logical Deduction",
+        ("a scheduling puzzle", "who did what", "rules of a game", "an inspection checklist"),
+    ),
+    "technical_procedures": Area(
+        "Technical Procedures",
+        ("a maintenance routine", "a software rollout", "a manufacturing step", "a safety protocol"),
+    ),
+    "historical_events": Area(
+        "Historical Events",
+        ("a treaty negotiation", "a city's founding", "an expedition", "a reform movement"),
+    ),
+    "ethical_considerations": Area(
+        "Ethical Considerations",
+        ("a hospital triage policy", "a data-sharing decision", "a whistleblower case", "a fair allocation"),
+    ),
+    "economic_principles": Area(
+        "Economic Principles",
+        ("a price change", "a small firm's costs", "a trade agreement", "a labour market shift"),
+    ),
+    "psychological_insights": Area(
+        "Psychological Insights",
+        ("a team under pressure", "a habit study", "a negotiation", "memory in witnesses"),
+    ),
 }
 """The eight MindGYM areas by config name (the config vocabulary is these keys)."""
 
-SETTINGS = ("a coastal town", "a mountain village", "a university campus", "a river port", "a desert research station",
-            "an industrial city", "a farming cooperative", "a small island", "a regional hospital", "a startup office")
+SETTINGS = (
+    "a coastal town",
+    "a mountain village",
+    "a university campus",
+    "a river port",
+    "a desert research station",
+    "an industrial city",
+    "a farming cooperative",
+    "a small island",
+    "a regional hospital",
+    "a startup office",
+)
 
 
-def render_background(area: str, rng: random.Random, number: int, avoid: str | None = None) -> list[dict[str, str]]:
+def render_background(
+    area: str, rng: random.Random, number: int, avoid: str | None = None
+) -> list[dict[str, str]]:
     """The chat asking for scenario `number` of `area`; `avoid` quotes a too-similar earlier one.
 
     Pure: the angle and setting come from `rng`, so the same (area, rng state, number) gives the
@@ -86,7 +122,11 @@ def render_background(area: str, rng: random.Random, number: int, avoid: str | N
         "can be answered from the scenario alone. Reply with the scenario text only, no title, no list.",
     ]
     if avoid:
-        lines += ["", "It must differ clearly from this earlier scenario (do not reuse its entities or events):", avoid]
+        lines += [
+            "",
+            "It must differ clearly from this earlier scenario (do not reuse its entities or events):",
+            avoid,
+        ]
     return [{"role": "user", "content": "\n".join(lines)}]
 
 
@@ -111,7 +151,9 @@ def parse_background(text: str, min_words: int = 60) -> str:
     t = t.strip('"“”').strip()
     words = len(t.split())
     if words < min_words:
-        raise ParseError(ReplyProblem(MALFORMED, f"background has {words} words, fewer than {min_words}", text))
+        raise ParseError(
+            ReplyProblem(MALFORMED, f"background has {words} words, fewer than {min_words}", text)
+        )
     return t
 
 
@@ -169,7 +211,10 @@ def parse_subquestions(text: str, max_questions: int = 5) -> tuple[list[SubQuest
     except ValueError as exc:
         raise ParseError(ReplyProblem(MALFORMED, f"sub-questions: {exc}", text)) from None
     if isinstance(data, dict):
-        data = next((data[k] for k in ("questions", "sub_questions", "items") if isinstance(data.get(k), list)), [data])
+        data = next(
+            (data[k] for k in ("questions", "sub_questions", "items") if isinstance(data.get(k), list)),
+            [data],
+        )
     items: list[SubQuestion] = []
     notes: list[str] = []
     seen: set[str] = set()
@@ -190,7 +235,11 @@ def parse_subquestions(text: str, max_questions: int = 5) -> tuple[list[SubQuest
         seen.add(q.casefold())
         items.append(SubQuestion(q, a))
     if not items:
-        raise ParseError(ReplyProblem(MALFORMED, "no usable sub-question (" + "; ".join(notes or ["empty list"]) + ")", text))
+        raise ParseError(
+            ReplyProblem(
+                MALFORMED, "no usable sub-question (" + "; ".join(notes or ["empty list"]) + ")", text
+            )
+        )
     return items, notes
 
 
@@ -232,7 +281,11 @@ def _avoid_quote(text: str, words: int = 40) -> str:
 
 
 def synthesize(
-    backend: LLMBackend, areas: list[str], indices: range, seed: int, settings: SynthesisSettings | None = None
+    backend: LLMBackend,
+    areas: list[str],
+    indices: range,
+    seed: int,
+    settings: SynthesisSettings | None = None,
 ) -> list[SynthSample]:
     """Synthesize the samples `indices` (see the module docstring); one result per index, in order.
 
@@ -248,7 +301,9 @@ def synthesize(
     for attempt in range(s.max_retries + 1):
         if not pending:
             break
-        convs = [render_background(samples[t].area, item_rng("mindgym", seed, t), t, avoid[t]) for t in pending]
+        convs = [
+            render_background(samples[t].area, item_rng("mindgym", seed, t), t, avoid[t]) for t in pending
+        ]
         replies = backend.generate(convs, sampling)
         retry = []
         for t, reply in zip(pending, replies, strict=True):
@@ -266,7 +321,11 @@ def synthesize(
             smp.similarity = max(sims, default=0.0)
             if smp.similarity > s.threshold:
                 if attempt == s.max_retries:
-                    smp.problem = ReplyProblem(DUPLICATE, f"TF-IDF cosine {smp.similarity:.3f} > {s.threshold} after {smp.attempts} tries", c.text)
+                    smp.problem = ReplyProblem(
+                        DUPLICATE,
+                        f"TF-IDF cosine {smp.similarity:.3f} > {s.threshold} after {smp.attempts} tries",
+                        c.text,
+                    )
                 else:
                     retry.append(t)
                     avoid[t] = _avoid_quote(index.texts[sims.index(smp.similarity)])
@@ -287,4 +346,3 @@ def synthesize(
             except ParseError as exc:
                 smp.problem = exc.problem
     return [samples[t] for t in indices]
-

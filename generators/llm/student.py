@@ -30,7 +30,9 @@ class StudentSample:
     unusable: str | None = None
 
 
-def sample_students(backend: LLMBackend, questions: list[str], k: int, sampling: SamplingParams | None = None) -> list[list[StudentSample]]:
+def sample_students(
+    backend: LLMBackend, questions: list[str], k: int, sampling: SamplingParams | None = None
+) -> list[list[StudentSample]]:
     """`k` replies per question in one batched call, aligned with `questions`."""
     if not questions:
         return []

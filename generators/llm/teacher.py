@@ -98,8 +98,14 @@ class TeacherOutcome:
         if self.traces:
             return None
         reasons = Counter(b.reason for b in self.bad)
-        reason = next((r for r in (TRUNCATED, REQUEST_FAILED) if reasons[r] == len(self.bad)), MALFORMED) if self.bad else MALFORMED
-        detail = "; ".join(f"sample {i}: {b.reason}: {b.detail} | raw: {b.raw[:500]!r}" for i, b in enumerate(self.bad))
+        reason = (
+            next((r for r in (TRUNCATED, REQUEST_FAILED) if reasons[r] == len(self.bad)), MALFORMED)
+            if self.bad
+            else MALFORMED
+        )
+        detail = "; ".join(
+            f"sample {i}: {b.reason}: {b.detail} | raw: {b.raw[:500]!r}" for i, b in enumerate(self.bad)
+        )
         return ReplyProblem(reason, detail or "no samples", "\n\n-----\n\n".join(b.raw for b in self.bad))
 
 
@@ -133,7 +139,9 @@ class LLMTeacher:
         """`samples` traces for each record in one batched call; outcomes aligned with `records`."""
         if not records:
             return []
-        replies = self.backend.generate([render_teacher(r.problem.question) for r in records], self.sampling.with_n(samples))
+        replies = self.backend.generate(
+            [render_teacher(r.problem.question) for r in records], self.sampling.with_n(samples)
+        )
         out = []
         for rec, comps in zip(records, replies, strict=True):
             o = TeacherOutcome()
