@@ -207,9 +207,12 @@ class Search:
         rng: random.Random,
         seen: set[Hashable] | None = None,
         bound: float | None = None,
+        left: set[Hashable] | None = None,
     ) -> None:
         self.domain, self.policy, self.rng = domain, policy, rng
         self.seen: set[Hashable] = set(seen or ())
+        self.paused: set[Hashable] = set()  # branches left by a premature switch, to be revisited
+        self.left: set[Hashable] = set(left or ())  # branches a prefix left unfinished (resume)
         self.nodes = 0
         self.stopped = False
         self.goal: Node | None = None
@@ -256,11 +259,13 @@ class Search:
             if limit is not None and self.nodes >= limit:
                 self.seen.discard(d.key(node.state))
                 return "gave_up"
-            if d.key(child_state) in self.seen:
+            ck = d.key(child_state)
+            if ck in self.seen or ck in self.paused:
                 continue
             if self.bound is not None and d.cost(child_state) >= self.bound:
                 continue  # branch and bound: the best cost improved after the moves were listed
-            child = Node(child_state, node.depth + 1, move, node)
+            child = Node(child_state, node.depth + 1, move, node, revisit=ck in self.left)
+            self.left.discard(ck)
             node.children.append(child)
             child_limit = limit
             if patient and p.patience is not None:
@@ -275,10 +280,12 @@ class Search:
                     self.seen.discard(d.key(node.state))
                     return "gave_up"
                 deferred.append(child)
+                self.paused.add(d.key(child.state))
         for child in deferred:  # branches left unfinished: now searched to the end
             if self.nodes >= p.budget:
                 self.stopped = True
                 return "budget"
+            self.paused.discard(d.key(child.state))
             if d.key(child.state) in self.seen:
                 continue
             again = Node(child.state, child.depth, child.move, node, revisit=True)
@@ -429,6 +436,7 @@ class Replayed:
 
     stack: list[Any]
     seen: set[Hashable]
+    left: set[Hashable] = field(default_factory=set)
     bound: float | None = None
     best: Any = None
     finished: bool = False
@@ -448,6 +456,7 @@ def replay(domain: Domain, records: list[dict[str, Any]]) -> Replayed:
                 return replace(state, error=f"record enters depth {d} from a stack of {len(state.stack)}")
             child = domain.decode(r["s"])
             state.stack = state.stack[:d] + [child]
+            state.left.discard(domain.key(child))
             if domain.is_goal(child) and domain.dead(child) is None:
                 c = domain.cost(child)
                 if state.bound is None or c < state.bound:
@@ -456,13 +465,21 @@ def replay(domain: Domain, records: list[dict[str, Any]]) -> Replayed:
             d = int(r["d"])
             if d < 1 or d > len(state.stack) - 1:
                 return replace(state, error=f"record leaves depth {d} from a stack of {len(state.stack)}")
+            key = domain.key(state.stack[d])
             if t != "gave_up":
-                state.seen.add(domain.key(state.stack[d]))
+                state.seen.add(key)
+                state.left.discard(key)
+            else:
+                state.left.add(key)
             state.stack = state.stack[:d]
         elif t == "group":
             for item in r["items"]:
+                key = domain.key(domain.decode(item["s"]))
                 if item["t"] != "gave_up":
-                    state.seen.add(domain.key(domain.decode(item["s"])))
+                    state.seen.add(key)
+                    state.left.discard(key)
+                else:
+                    state.left.add(key)
         elif t in ("answer", "stop"):
             state.finished = True
     if not state.stack:
@@ -477,7 +494,7 @@ def resume(domain: Domain, records: list[dict[str, Any]], rng: random.Random, po
         return Continuation([], None, note=st.error)
     if st.finished:
         return Continuation([], None, note="the prefix already concluded")
-    search = Search(domain, replace(policy, patience=None, first_goal=True), rng, st.seen, st.bound)
+    search = Search(domain, replace(policy, patience=None, first_goal=True), rng, st.seen, st.bound, st.left)
     line: set[int] = set()
     steps: list[Step] = []
     backs = 0

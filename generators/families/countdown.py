@@ -179,7 +179,7 @@ class CountdownDomain(Domain):
         done = f" That is {self.target}." if r == self.target else f" Left: {_values(child)}."
         body = f"step {depth}: {x} {SHOWN_OP[op]} {y} = {r}.{done}"
         if node.revisit:
-            return f"Alternatively, back to {body[:-1]}, a line I left unfinished."
+            return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
     def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]

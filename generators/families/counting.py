@@ -95,12 +95,18 @@ class Counting(Family):
         return run.answer, run.nodes
 
 
-STUDENT_SLIP = 0.03  # the offline student's slip probability per digit operation
+STUDENT_SLIP = 0.05  # the offline student's slip probability per digit operation
 
 
 def slip_rate(backtracks: int) -> float:
     """The teacher's slip probability per step for a backtrack knob value."""
     return min(0.5, 0.12 * backtracks)
+
+
+def _binom_work(n: int, k: int) -> int:
+    """Work of C(n, k) as n·(n−1)⋯(n−k+1) / k!: k products and k divisions on numbers of up to
+    the result's digits."""
+    return 2 * k * calc.digits(comb(n, k))
 
 
 def _times(a: int, b: int, v: int) -> str:
@@ -169,7 +175,7 @@ class CountMachine(calc.Machine):
                 apply=lambda env, v: {**env, "i": i + 1, "acc": v},
                 check=lambda v: _times(acc, x, v),
                 slip=lambda rng: calc.nudge(rng, right),
-                work=calc.digits(acc) * calc.digits(x),
+                work=calc.digits(acc) * calc.digits(x) + 1,
                 label=f"{acc} × {x}",
             )
         if kind == "div":
@@ -180,7 +186,7 @@ class CountMachine(calc.Machine):
                 apply=lambda env, v: {**env, "i": i + 1, "acc": v},
                 check=lambda v: f"{v} × {x} = {canon(Fraction(v) * x)}, not {canon(Fraction(acc))}.",
                 slip=(lambda rng: str(calc.nudge(rng, int(right)))) if right.denominator == 1 else None,
-                work=calc.digits(Fraction(acc)) * calc.digits(x),
+                work=calc.digits(Fraction(acc)) * calc.digits(x) + 1,
                 label=f"{canon(Fraction(acc))} / {x}",
             )
         if kind == "draw":
@@ -194,7 +200,8 @@ class CountMachine(calc.Machine):
                 apply=lambda env, v: {**env, "i": i + 1, "parts": [*env["parts"], v]},
                 check=lambda v: _times(a, b, v),
                 slip=lambda rng: calc.nudge(rng, a * b),
-                work=calc.digits(a) * calc.digits(b),
+                # two binomials and their product
+                work=_binom_work(red, j) + _binom_work(blue, k - j) + calc.digits(a) * calc.digits(b),
                 label=f"the draws with {j} red",
             )
         parts = env["parts"]
@@ -208,7 +215,8 @@ class CountMachine(calc.Machine):
                 else f"So the probability is {good}/{total} = {v}."
             ),
             apply=lambda env, v: {**env, "i": i + 1, "acc": v},
-            work=calc.digits(good, total),
+            # the total C(n, k), the sum, the reduction
+            work=_binom_work(s["red"] + s["blue"], s["k"]) + len(parts) + calc.digits(good, total),
             label="the probability",
         )
 

@@ -167,7 +167,7 @@ class KnightsDomain(Domain):
         if node.outcome not in ("dead",):
             body += " Everything decided so far is consistent."
         if node.revisit:
-            return f"Alternatively, back to {who} as {_role(move)}, a case I left unfinished. Everything decided so far is consistent."
+            return f"{'Alternatively, back' if alt else 'Back'} to {who} as {_role(move)}, a case I left unfinished. Everything decided so far is consistent."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
     def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]

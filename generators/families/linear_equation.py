@@ -191,6 +191,11 @@ def _slip_fraction(rng: random.Random, v: F) -> str:
     return canon(v + rng.choice([-2, -1, 1, 2]))
 
 
+def _frac_work(*values: F) -> int:
+    """Extra work of fractional numbers: a common-denominator step for each (2 operations)."""
+    return 2 * sum(1 for v in values if F(v).denominator != 1)
+
+
 class EquationMachine(calc.Machine):
     """Expand brackets, collect x terms left and constants right, divide, substitute back.
 
@@ -205,6 +210,9 @@ class EquationMachine(calc.Machine):
 
     def start(self) -> dict[str, Any]:
         return {"exp": [], "slope": None, "const": None, "x": None, "checked": False}
+
+    def _coefficients(self) -> list[F]:
+        return [F(v) for t in (*self.lhs, *self.rhs) for v in t[1:]]
 
     def intro(self) -> str:
         return f"The equation is {side_text(self.lhs)} = {side_text(self.rhs)}."
@@ -238,7 +246,7 @@ class EquationMachine(calc.Machine):
                 ),
                 apply=lambda env, v: {**env, "exp": [*env["exp"], v]},
                 slip=lambda rng: [right[0], _slip_fraction(rng, kk * bb)],
-                work=calc.digits(kk, aa) + calc.digits(kk, bb),
+                work=calc.digits(kk, aa) + calc.digits(kk, bb) + _frac_work(kk, aa, bb),
                 label=f"expanding {side_text([t])}",
                 show=lambda v: _lin(True, F(v[0]), True) + _lin(False, F(v[1]), False),
             )
@@ -252,7 +260,7 @@ class EquationMachine(calc.Machine):
                 ),
                 apply=lambda env, v: {**env, "slope": v[0], "const": v[1]},
                 slip=lambda rng: [canon(slope), _slip_fraction(rng, const)],
-                work=calc.digits(lx, rx) + calc.digits(lc, rc),
+                work=calc.digits(lx, rx) + calc.digits(lc, rc) + _frac_work(*self._coefficients()),
                 label="collecting the terms",
                 show=lambda v: f"{_lin(True, F(v[0]), True)} = {v[1]}",
             )
@@ -263,7 +271,7 @@ class EquationMachine(calc.Machine):
                 value=canon(x),
                 text=lambda v: f"Dividing by {canon(slope)}: x = ({canon(const)}) / ({canon(slope)}) = {v}.",
                 apply=lambda env, v: {**env, "x": v},
-                work=calc.digits(slope, const),
+                work=calc.digits(slope, const) + _frac_work(slope, const),
                 label="the division",
             )
         if not env["checked"]:
@@ -279,7 +287,7 @@ class EquationMachine(calc.Machine):
                 value=left == right,
                 text=text,
                 apply=lambda env, v: {**env, "checked": True},
-                work=2 * calc.digits(left, right),
+                work=2 * calc.digits(left, right) + 2 * _frac_work(x),
                 verify=True,
                 label="the check",
             )

@@ -73,7 +73,7 @@ class ModularPower(Family):
         return run.answer, run.nodes
 
 
-STUDENT_SLIP = 0.02  # the offline student's slip probability per digit operation
+STUDENT_SLIP = 0.008  # the offline student's slip probability per digit operation
 
 
 def slip_rate(backtracks: int) -> float:

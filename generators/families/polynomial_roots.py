@@ -63,7 +63,7 @@ class PolynomialRoots(Family):
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
         run = search.solve(dom, dom.policy(backtracks), rng)
-        run.nodes = horner_work(problem.meta["spec"]["coeffs"], len(run.meta["visits"]))
+        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
         return run
 
     def solve_wrong(
@@ -99,7 +99,7 @@ class PolynomialRoots(Family):
         return run.answer, run.nodes
 
 
-STUDENT_BUDGET = 14  # candidates the offline student may evaluate
+STUDENT_BUDGET = 8  # candidates the offline student may evaluate
 
 
 FAMILIES.register(PolynomialRoots.name, PolynomialRoots())

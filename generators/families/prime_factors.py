@@ -61,7 +61,7 @@ class PrimeFactors(Family):
         return run.answer, run.nodes
 
 
-STUDENT_SLIP = 0.004  # the offline student's slip probability per digit operation
+STUDENT_SLIP = 0.0015  # the offline student's slip probability per digit operation
 
 
 def slip_rate(backtracks: int) -> float:

@@ -75,11 +75,29 @@ def rational_candidates(coeffs: list[int]) -> list[Fraction]:
     return [c for v in sorted(cands) for c in (v, -v)]
 
 
-def horner_work(coeffs: list[int], evaluations: int) -> int:
-    """Effort of `evaluations` exact evaluations by Horner's rule: degree × digits of the largest
-    coefficient each (multiplications of that size), so bigger coefficients cost more."""
+def horner_work(coeffs: list[int], run: SolverRun) -> int:
+    """Effort of a root search: for each candidate it evaluated, Horner's rule costs degree ×
+    digits multiplications (more for a fractional candidate, whose powers of q grow the numbers);
+    each root divided out costs another pass; listing and ranking the candidates costs one
+    operation each. So bigger coefficients and fractional candidates cost more, not only more
+    candidates."""
     digits = max(len(str(abs(c))) for c in coeffs)
-    return evaluations * (len(coeffs) - 1) * digits
+    deg = len(coeffs) - 1
+    cands = [r["m"] for r in run.records if r["t"] == "enter"]
+    cands += [item["m"] for r in run.records if r["t"] == "group" for item in r["items"]]
+    roots = sum(1 for r in run.records if r["t"] == "enter" and r["s"][2] is None)
+    # listing the candidates and ranking them by the root estimates, per polynomial searched
+    # (the original and each quotient): one operation per candidate
+    polys = [list(coeffs)] + [
+        r["s"][0] for r in run.records if r["t"] == "enter" and r["s"][2] is None and len(r["s"][0]) > 2
+    ]
+    listing = sum(len(rational_candidates(list(p))) for p in polys)
+    # at p/q Horner's rule works on q^deg-scaled integers: deg more digits per digit of q
+    evaluations = sum(
+        deg * (digits + (deg * len(str(Fraction(c).denominator)) if Fraction(c).denominator > 1 else 0))
+        for c in cands
+    )
+    return evaluations + roots * deg + listing + 2
 
 
 def approx_roots(coeffs: list[int], iterations: int = 60) -> list[complex]:
@@ -275,7 +293,7 @@ class QuadraticEquation(Family):
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
         run = search.solve(dom, dom.policy(backtracks), rng)
-        run.nodes = horner_work(problem.meta["spec"]["coeffs"], len(run.meta["visits"]) + 2)
+        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
         return run
 
     def solve_wrong(
@@ -309,7 +327,7 @@ class QuadraticEquation(Family):
         return run.answer, run.nodes
 
 
-STUDENT_BUDGET = 8  # candidates the offline student may evaluate
+STUDENT_BUDGET = 5  # candidates the offline student may evaluate
 
 
 FAMILIES.register(QuadraticEquation.name, QuadraticEquation())

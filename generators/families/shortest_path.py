@@ -213,6 +213,9 @@ class RouteDomain(Domain):
             frontier = nxt
         weights = [w for u in adj for w in adj[u].values()]
         self.mean_w = sum(weights) / len(weights) if weights else 1.0
+        self.work = sum(
+            len(vs) for vs in adj.values()
+        )  # edges looked at (the heuristic's breadth-first pass reads them all)
 
     def policy(self, backtracks: int) -> Policy:
         if backtracks <= 0:
@@ -233,6 +236,7 @@ class RouteDomain(Domain):
     def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
         u, g, route = state
         out = []
+        self.work += len(self.adj[u])
         for v, w in sorted(self.adj[u].items()):
             if v in route or (bound is not None and g + w >= bound):
                 continue
@@ -276,7 +280,7 @@ class RouteDomain(Domain):
         if child[0] == self.goal:
             body += f" That reaches {self.goal}: {' -> '.join(child[2])} costs {child[1]}, the best so far."
         if node.revisit:
-            return f"Alternatively, back to {body[:-1]}, a line I left unfinished."
+            return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
     def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]

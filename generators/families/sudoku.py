@@ -102,7 +102,11 @@ class Board:
         self.boxes[BOX[i]] &= b
 
     def propagate(
-        self, log: list[tuple[int, int, str]] | None, placed: list[int], limit: int | None = None
+        self,
+        log: list[tuple[int, int, str]] | None,
+        placed: list[int],
+        limit: int | None = None,
+        naked_only: bool = False,
     ) -> bool:
         """Place naked and hidden singles until none is left (or `limit` placements are made);
         False on a contradiction.
@@ -132,6 +136,8 @@ class Board:
                         progress = True
             if progress:
                 continue
+            if naked_only:
+                return True
             self.scans += 1
             for u, unit in enumerate(UNITS):
                 once = twice = used = 0
@@ -273,12 +279,14 @@ class Sudoku(Family):
         )
 
     def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
-        """Singles and guesses in a random cell and digit order, `STUDENT_BUDGET` grids at most."""
-        run = search.solve(self.domain(problem, rng), Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        """Naked singles only (no hidden singles) and guesses in a random cell and digit order,
+        `STUDENT_BUDGET` grids at most."""
+        dom = SudokuDomain(problem.meta["spec"]["puzzle"], rng, naked_only=True)
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
         return run.answer, run.nodes
 
 
-STUDENT_BUDGET = 6  # grids (guesses) the offline student may try
+STUDENT_BUDGET = 3  # grids (guesses) the offline student may try
 
 
 class SudokuState(NamedTuple):
@@ -313,8 +321,19 @@ class SudokuDomain(Domain):
 
     unit = "grids"
 
-    def __init__(self, puzzle: list[int], rng: random.Random | None = None, hasty: float = 0.0) -> None:
-        self.puzzle, self.rng, self.hasty = list(puzzle), rng or random.Random(0), hasty
+    def __init__(
+        self,
+        puzzle: list[int],
+        rng: random.Random | None = None,
+        hasty: float = 0.0,
+        naked_only: bool = False,
+    ) -> None:
+        self.puzzle, self.rng, self.hasty, self.naked_only = (
+            list(puzzle),
+            rng or random.Random(0),
+            hasty,
+            naked_only,
+        )
         self.work = 0
 
     @staticmethod
@@ -340,7 +359,7 @@ class SudokuDomain(Domain):
             board.place(cell, digit)
         limit = self.rng.randint(0, 3) if self.hasty and self.rng.random() < self.hasty else None
         log: list[tuple[int, int, str]] = []
-        ok = board.propagate(log, [], limit)
+        ok = board.propagate(log, [], limit, self.naked_only)
         self.work += board.scans
         contra = None
         if not ok:
@@ -401,7 +420,7 @@ class SudokuDomain(Domain):
         i, d = move
         cands = _digits(Board(list(parent.grid)).cand(i))
         if node.revisit:
-            text = f"Alternatively, back to {cell_name(i)} = {d}, a guess I left unfinished."
+            text = f"{'Alternatively, back' if alt else 'Back'} to {cell_name(i)} = {d}, a guess I left unfinished."
         elif alt:
             text = f"Alternatively, {cell_name(i)} = {d}."
         else:

@@ -60,7 +60,11 @@ class Puzzle:
         return PHRASE[self.attrs[a]].format(v=self.values[a][i])
 
     def propagate(
-        self, dom: list[int], log: list[tuple[int, str]] | None, max_passes: int | None = None
+        self,
+        dom: list[int],
+        log: list[tuple[int, str]] | None,
+        max_passes: int | None = None,
+        weak: bool = False,
     ) -> int:
         """Narrow `dom` in place until nothing changes (or `max_passes` passes are made); returns
         passes made, or -1 on a contradiction (`self.why` then says what broke)."""
@@ -97,7 +101,7 @@ class Puzzle:
                             if w != v:
                                 dom[w] &= ~dom[v]
                 self._note(dom, fixed, log, f"each house has one {self.attrs[a]}")
-                for h in range(n):  # a house only one value can take
+                for h in range(n) if not weak else ():  # a house only one value can take
                     bit = 1 << h
                     holders = [v for v in group if dom[v] & bit]
                     if not holders:
@@ -174,7 +178,7 @@ def _true_clues(rng: random.Random, n: int, nv: int, house: list[int], other: li
     return [c for c in out for _ in range(weights[c[0]])]
 
 
-STUDENT_BUDGET = 6  # states (guesses) the offline student may try
+STUDENT_BUDGET = 3  # states (guesses) the offline student may try
 
 
 class ZebraState(NamedTuple):
@@ -193,8 +197,10 @@ class ZebraDomain(Domain):
 
     unit = "states"
 
-    def __init__(self, spec: dict[str, Any], rng: random.Random | None = None, hasty: float = 0.0) -> None:
-        self.spec = spec
+    def __init__(
+        self, spec: dict[str, Any], rng: random.Random | None = None, hasty: float = 0.0, weak: bool = False
+    ) -> None:
+        self.spec, self.weak = spec, weak
         self.pz = Puzzle(spec["n"], spec["values"], spec["attrs"], [tuple(c) for c in spec["clues"]])
         self.rng, self.hasty = rng or random.Random(0), hasty
         self.work = 0
@@ -219,7 +225,7 @@ class ZebraDomain(Domain):
         log: list[tuple[int, str]] = []
         hasty = self.hasty and self.rng.random() < self.hasty
         before = self.pz.eliminated
-        passes = self.pz.propagate(work, log, 1 if hasty else None)
+        passes = self.pz.propagate(work, log, 1 if hasty else None, self.weak)
         self.work += max(passes, 0) + self.pz.eliminated - before
         return ZebraState(tuple(work), tuple(log), self.pz.why if passes < 0 else None)
 
@@ -240,11 +246,45 @@ class ZebraDomain(Domain):
             trial[v] = 1 << h
             yield (v, h), self._settle(trial)
 
+    def _broken(self, dom: tuple[int, ...]) -> str | None:
+        """With every value pinned (possibly after a hasty single pass): the clue or rule the
+        assignment breaks, else None."""
+        if not all(d and d & (d - 1) == 0 for d in dom):
+            return None
+        house = [d.bit_length() - 1 for d in dom]
+        n = self.pz.n
+        for a in range(len(self.pz.attrs)):
+            if len(set(house[a * n : a * n + n])) < n:
+                return f"two {self.pz.attrs[a]}s share a house"
+        for k, c in enumerate(self.pz.clues):
+            kind, x = c[0], c[1]
+            ok = (
+                house[x] == c[2]
+                if kind == "at"
+                else house[x] != c[2]
+                if kind == "not"
+                else house[x] == house[c[2]]
+                if kind == "same"
+                else house[x] + 1 == house[c[2]]
+                if kind == "left"
+                else abs(house[x] - house[c[2]]) == 1
+            )
+            if not ok:
+                return f"clue {k + 1} is broken"
+        return None
+
     def dead(self, state):  # type: ignore[no-untyped-def]
-        return None if state.contra is None else {"why": state.contra}
+        if state.contra is not None:
+            return {"why": state.contra}
+        broken = self._broken(state.dom)
+        return None if broken is None else {"why": broken}
 
     def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
-        return state.contra is None and all(d and d & (d - 1) == 0 for d in state.dom)
+        return (
+            state.contra is None
+            and all(d and d & (d - 1) == 0 for d in state.dom)
+            and self._broken(state.dom) is None
+        )
 
     def encode(self, state):  # type: ignore[no-untyped-def]
         return {"dom": list(state.dom), "x": state.contra}
@@ -287,7 +327,7 @@ class ZebraDomain(Domain):
         v, h = move
         what = f"{self.pz.label(v)} is in house {h + 1}"
         if node.revisit:
-            text = f"Alternatively, back to {what}, a guess I left unfinished."
+            text = f"{'Alternatively, back' if alt else 'Back'} to {what}, a guess I left unfinished."
         elif alt:
             text = f"Alternatively, {what}."
         else:
@@ -460,8 +500,10 @@ class Zebra(Family):
         )
 
     def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
-        """Propagation and guesses in a random order, `STUDENT_BUDGET` states at most."""
-        run = search.solve(self.domain(problem, rng=rng), Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        """Weaker propagation (clues and one value per house, not "the only value left for a
+        house") and guesses in a random order, `STUDENT_BUDGET` states at most."""
+        dom = ZebraDomain(problem.meta["spec"], rng, weak=True)
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
         return run.answer, run.nodes
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:

@@ -71,6 +71,7 @@ def make_bridging(seed: int = 0) -> Record:
 def pool():
     """The real verifier pool (the generators package itself never imports it)."""
     import reasonmill.verifiers as verifiers
+
     return verifiers.shared_pool(2, 10.0), verifiers.CheckItem
 
 
@@ -327,6 +328,7 @@ def loopback():
     """Start a loopback server with a swappable responder; yields (set_responder, backend)."""
     import reasonmill.llm.base as base
     import reasonmill.llm.loopback as lb
+
     current: dict[str, Callable] = {"fn": lb.echo_responder}
     with lb.LoopbackServer(responder=lambda req: current["fn"](req)) as server:
         backend = base.make_backend(
