@@ -115,7 +115,7 @@ class ArithmeticChain(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": one step computed wrongly and not checked, carried to the end."""
+        """Error "slip": one step computed wrongly and not checked, carried to the end."""
         return calc.slipped(ChainMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
 
     def resume(

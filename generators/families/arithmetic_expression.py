@@ -156,7 +156,7 @@ class ArithmeticExpression(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": one reduction computed wrongly and not checked."""
+        """Error "slip": one reduction computed wrongly and not checked."""
         return calc.slipped(ExpressionMachine(problem.meta["spec"]["tree"]), rng) if "slip" in kinds else None
 
     def resume(

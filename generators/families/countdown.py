@@ -313,7 +313,7 @@ class Countdown(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the same search stopped before it found a solution, committing to the
+        """Errors: "budget": the same search stopped before it found a solution, committing to the
         closest value it made; "misread": one number read as another, solved as read."""
         dom = self.domain(problem)
         spec = problem.meta["spec"]

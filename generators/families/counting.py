@@ -81,7 +81,7 @@ class Counting(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong product or quotient, not checked, carried through."""
+        """Error "slip": a wrong product or quotient, not checked, carried through."""
         return calc.slipped(CountMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
 
     def resume(

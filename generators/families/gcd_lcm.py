@@ -86,7 +86,7 @@ class GcdLcm(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong remainder or product, not checked, carried through."""
+        """Error "slip": a wrong remainder or product, not checked, carried through."""
         return calc.slipped(EuclidMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
 
     def resume(

@@ -273,7 +273,7 @@ class KnightsKnaves(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the search stopped before its solution, completing the deepest consistent
+        """Errors: "budget": the search stopped before its solution, completing the deepest consistent
         assumption with knights; "misread": one statement heard with a role flipped, solved as heard."""
         dom = self.domain(problem)
         for kind in kinds:

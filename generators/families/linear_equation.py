@@ -160,7 +160,7 @@ class LinearEquation(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong constant when expanding or collecting, carried through without the
+        """Error "slip": a wrong constant when expanding or collecting, carried through without the
         substitution check."""
         spec = problem.meta["spec"]
         return calc.slipped(EquationMachine(spec["lhs"], spec["rhs"]), rng) if "slip" in kinds else None

@@ -82,7 +82,7 @@ class LinearSystem(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong constant in a row operation or a back substitution, carried through
+        """Error "slip": a wrong constant in a row operation or a back substitution, carried through
         without the final substitution check."""
         return calc.slipped(SystemMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
 

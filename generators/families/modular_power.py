@@ -59,7 +59,7 @@ class ModularPower(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong reduction mod m, not checked, carried through."""
+        """Error "slip": a wrong reduction mod m, not checked, carried through."""
         return calc.slipped(PowerMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
 
     def resume(

@@ -69,7 +69,7 @@ class PolynomialRoots(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the search stopped before every root is divided out, answering the roots
+        """Errors: "budget": the search stopped before every root is divided out, answering the roots
         found so far."""
         if "budget" not in kinds:
             return None

@@ -47,7 +47,7 @@ class PrimeFactors(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": a wrong quotient, not checked; trial division goes on with the wrong number."""
+        """Error "slip": a wrong quotient, not checked; trial division goes on with the wrong number."""
         return calc.slipped(TrialMachine(problem.meta["spec"]["n"]), rng) if "slip" in kinds else None
 
     def resume(

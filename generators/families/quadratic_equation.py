@@ -11,7 +11,7 @@ estimates (the heuristic), each evaluated exactly; a candidate that gives a nonz
 dead end, told with its value. Once one root r is found, the other follows from the product of
 the roots, c / (a·r), checked against their sum. The backtrack knob perturbs the candidate order
 (a worse heuristic), so more candidates really are tried. The fallible teacher's error: a slip
-that reads a nonzero value as 0 and is not rechecked.
+in the division that gives the other root, with the sum check skipped.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class RootDomain(Domain):
 
     unit = "candidates"
 
-    def __init__(self, coeffs: list[int], mode: str, slip: str | None = None) -> None:
+    def __init__(self, coeffs: list[int], mode: str, slip: int | None = None) -> None:
         self.coeffs, self.mode, self.slip = tuple(coeffs), mode, slip
 
     def policy(self, backtracks: int) -> Policy:
@@ -180,10 +180,7 @@ class RootDomain(Domain):
         out = []
         for c in cands:
             v = evaluate(list(poly), c)
-            if self.slip == canon(c) and len(poly) == 3:  # the slip: a nonzero value read as 0
-                other = Fraction(poly[2], poly[0]) / c
-                child = ((other.denominator, -other.numerator), (*found, canon(c)), None)
-            elif v == 0:
+            if v == 0:
                 child = (deflate_int(poly, c), (*found, canon(c)), None)
             else:
                 child = (poly, found, (canon(c), canon(v)))
@@ -249,8 +246,13 @@ class RootDomain(Domain):
         if self.mode == "quadratic":
             a, b, c = self.coeffs
             r, other = roots[0], roots[-1]
-            if self.slip is not None:
-                return f"The other root is {canon(other)}. The roots are {answer}.", answer
+            if self.slip is not None:  # the fallible teacher: a slip in the division, no sum check
+                other += self.slip
+                answer = canon_set([r, other])
+                return (
+                    f"The roots multiply to c/a = {canon(Fraction(c, a))}, so the other root is {canon(Fraction(c, a))} / ({canon(r)}) = {canon(other)}. The roots are {answer}.",
+                    answer,
+                )
             return (
                 f"The roots multiply to c/a = {canon(Fraction(c, a))}, so the other root is {canon(Fraction(c, a))} / ({canon(r)}) = {canon(other)}. Check: the roots add to {canon(r + other)} = −b/a = {canon(Fraction(-b, a))}. The roots are {answer}.",
                 answer,
@@ -299,15 +301,11 @@ class QuadraticEquation(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "slip": one candidate that is not a root evaluated as 0 (an arithmetic slip nobody
-        rechecks); the other root then follows from the product, and the sum check is skipped."""
+        """Error "slip": once a root r is found, the other root c / (a·r) is computed wrongly
+        (off by one or two) and the sum check is skipped."""
         if "slip" not in kinds:
             return None
-        coeffs = problem.meta["spec"]["coeffs"]
-        wrong = [c for c in rational_candidates(coeffs) if evaluate(coeffs, c) != 0]
-        if not wrong:
-            return None
-        dom = RootDomain(coeffs, "quadratic", slip=canon(rng.choice(wrong[:6])))
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic", slip=rng.choice([-2, -1, 1, 2]))
         run = search.solve(dom, dom.policy(backtracks), rng)
         if run.answer == problem.answer:
             return None

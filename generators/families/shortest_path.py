@@ -141,7 +141,7 @@ class ShortestPath(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the search stopped before it proved a route cheapest, answering the best
+        """Errors: "budget": the search stopped before it proved a route cheapest, answering the best
         route so far (wrong when a cheaper one was still to come); "misread": one edge cost read
         wrongly, solved as read."""
         dom = self.domain(problem)
@@ -152,7 +152,7 @@ class ShortestPath(Family):
                 cuts = list(range(1, full.nodes))
                 rng.shuffle(cuts)
                 run = None
-                for cut in cuts[:8]:
+                for cut in sorted(cuts[:12]):  # small budgets first: stopped before a good route
                     cand = search.solve(dom, replace(dom.policy(backtracks), budget=cut), random.Random(seed))
                     if cand.answer != problem.answer:
                         run = cand
@@ -160,10 +160,12 @@ class ShortestPath(Family):
                 if run is None:
                     continue
             elif kind == "misread":
+                # a cost on the cheapest route read too high, so another route looks cheaper
                 adj = {u: dict(vs) for u, vs in problem.meta["spec"]["adj"].items()}
-                edges = sorted((u, v) for u in adj for v in adj[u] if u < v)
-                u, v = rng.choice(edges)
-                adj[u][v] = adj[v][u] = max(1, adj[u][v] + rng.choice([-5, -4, -3, 3, 4, 5]))
+                route = problem.answer.split(" -> ")
+                k = rng.randrange(len(route) - 1)
+                u, v = route[k], route[k + 1]
+                adj[u][v] = adj[v][u] = adj[u][v] + rng.randint(5, 12)
                 run = search.solve(self.domain(problem, adj), dom.policy(backtracks), rng)
                 run.meta["misread"] = {"edge": [u, v], "cost": adj[u][v]}
             else:

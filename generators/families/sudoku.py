@@ -242,7 +242,7 @@ class Sudoku(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the search stopped before the grid is complete, filling the rest with first
+        """Errors: "budget": the search stopped before the grid is complete, filling the rest with first
         candidates; "misread": one clue read as another digit, solved as read."""
         policy = SudokuDomain.teacher_policy(backtracks)
         for kind in kinds:

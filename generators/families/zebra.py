@@ -458,7 +458,7 @@ class Zebra(Family):
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
-        """ "budget": the search stopped early, guessing the target's house; "misread": one clue
+        """Errors: "budget": the search stopped early, guessing the target's house; "misread": one clue
         read wrongly (another house, or the two sides swapped), solved as read."""
         policy = ZebraDomain.teacher_policy(backtracks)
         spec = problem.meta["spec"]
