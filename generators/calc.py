@@ -28,11 +28,12 @@ does, by checking.
 
 from __future__ import annotations
 
-import copy
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from reasonmill.generators.base import Continuation, SolverRun, Step
@@ -46,6 +47,7 @@ class Op:
     `v`; `apply(env, v)` the state after writing `v`; `check(v)` a sentence that exposes a wrong
     `v` by an inverse computation (None: no inline check, a later verification catches it);
     `slip(rng)` a plausible wrong value (None: this op cannot slip); `work` its digit operations.
+    `apply` must return a new state and never change the one it is given (records share states).
     A verification op (`verify=True`) has the value True when the check passes: `text(False)`
     tells the mismatch.
     """
@@ -86,7 +88,8 @@ class Machine(ABC):
 
 
 def _record(t: str, env: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"t": t, "env": copy.deepcopy(env), **extra}
+    # machines never mutate a state (`Op.apply` returns a new dict), so records can share it
+    return {"t": t, "env": env, **extra}
 
 
 def run(
@@ -106,7 +109,7 @@ def run(
     offline student's slip probability per digit operation (used instead of `slip_rate`).
     `env`/`resumed`: continue from a state without an intro (used by `resume`).
     """
-    env = copy.deepcopy(env if env is not None else machine.start())
+    env = dict(env if env is not None else machine.start())
     told: list[Step] = [] if resumed else [Step(machine.intro(), None, _record("start", env))]
     history: list[tuple[dict[str, Any], Op, Any, int]] = []  # (state before, op, value written, paragraph)
     nodes = backtracks = slips = 0
@@ -118,7 +121,7 @@ def run(
         if op.verify and not checks:
             env = op.apply(env, op.value)  # a careless solver skips the verification
             continue
-        before = copy.deepcopy(env)
+        before = env
         nodes += op.work
         value = op.value
         if op.slip is not None and op.label not in careful:
@@ -162,7 +165,7 @@ def run(
                 )
             )
             careful.add(b_op.label)
-            env = copy.deepcopy(b_env)
+            env = b_env
             history = history[:k]
             continue
     else:
@@ -226,10 +229,19 @@ def resume(machine: Machine, records: list[dict[str, Any]], rng: random.Random) 
     return Continuation(got.steps, got.answer, got.nodes)
 
 
+@lru_cache(maxsize=1 << 16)
+def frac(text: str | int) -> Fraction:
+    """`Fraction(text)`, cached: states hold exact numbers as canonical strings ("-5/7")."""
+    return Fraction(text)
+
+
 def digits(*xs: Any) -> int:
     """Digit count of the largest |x| among integers (or numerators/denominators of fractions)."""
     best = 1
     for x in xs:
+        if type(x) is int:
+            best = max(best, len(str(abs(x))))
+            continue
         for part in (getattr(x, "numerator", x), getattr(x, "denominator", 1)):
             best = max(best, len(str(abs(int(part)))))
     return best

@@ -437,6 +437,7 @@ class Replayed:
     stack: list[Any]
     seen: set[Hashable]
     left: set[Hashable] = field(default_factory=set)
+    moves: list[Any] = field(default_factory=list)  # the move into each state of the stack
     bound: float | None = None
     best: Any = None
     finished: bool = False
@@ -450,12 +451,14 @@ def replay(domain: Domain, records: list[dict[str, Any]]) -> Replayed:
         t = r.get("t")
         if t == "start":
             state.stack = [domain.decode(r["s"])]
+            state.moves = [None]
         elif t == "enter":
             d = int(r["d"])
             if d < 1 or d > len(state.stack):
                 return replace(state, error=f"record enters depth {d} from a stack of {len(state.stack)}")
             child = domain.decode(r["s"])
             state.stack = state.stack[:d] + [child]
+            state.moves = state.moves[:d] + [r.get("m")]
             state.left.discard(domain.key(child))
             if domain.is_goal(child) and domain.dead(child) is None:
                 c = domain.cost(child)
@@ -472,6 +475,7 @@ def replay(domain: Domain, records: list[dict[str, Any]]) -> Replayed:
             else:
                 state.left.add(key)
             state.stack = state.stack[:d]
+            state.moves = state.moves[:d]
         elif t == "group":
             for item in r["items"]:
                 key = domain.key(domain.decode(item["s"]))
@@ -500,7 +504,7 @@ def resume(domain: Domain, records: list[dict[str, Any]], rng: random.Random, po
     backs = 0
     top = len(st.stack) - 1
     for level in range(top, -1, -1):
-        node = Node(st.stack[level], level)
+        node = Node(st.stack[level], level, st.moves[level] if level < len(st.moves) else None)
         if level == top:
             if domain.dead(node.state) is not None:
                 return Continuation([], None, note="the current state is a dead end: only a switch leads on")

@@ -107,7 +107,7 @@ class ArithmeticChain(Family):
 
     def rebridge(self, spec: dict[str, Any], value: str) -> dict[str, Any] | None:
         """The chain starts from the bridged value."""
-        return {**spec, "start": int(value)} if _is_int(value) else None
+        return {**spec, "start": int(Fraction(value))} if _is_int(value) else None
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
         return calc.run(ChainMachine(problem.meta["spec"]), rng, slip_rate(backtracks), max_slips=backtracks)
@@ -166,39 +166,41 @@ class ChainMachine(calc.Machine):
         self.start_value, self.ops = spec["start"], spec["ops"]
 
     def start(self) -> dict[str, Any]:
-        return {"i": 0, "v": str(self.start_value)}
+        return {"i": 0, "v": self.start_value}
 
     def intro(self) -> str:
         return f"I start with {self.start_value}."
 
     def next_op(self, env: dict[str, Any]) -> calc.Op | None:
-        i, a = env["i"], Fraction(env["v"])
+        i, a = env["i"], env["v"]
         if i >= len(self.ops):
             return None
         op, n = self.ops[i]
-        # exact arithmetic: after an uncaught slip a division may not come out even
-        right = (
-            a / n
-            if op == "/"
-            else Fraction(_apply(int(a), op, n))
-            if a.denominator == 1
-            else {"+": a + n, "-": a - n, "*": a * n}[op]
-        )
-        work = calc.digits(a) * calc.digits(n) if op in "*/" else calc.digits(a, n)
+        label = f"step {i + 1}"
+        if type(a) is int and (op != "/" or a % n == 0):  # the exact integer case (every correct step)
+            right = _apply(a, op, n)
+            return calc.Op(
+                value=right,
+                text=lambda v: f"Step {i + 1}: {a} {SYMBOL[op]} {n} = {v}.",
+                apply=lambda env, v: {"i": i + 1, "v": v},
+                check=lambda v: _inverse(op, a, n, v),
+                slip=lambda rng: calc.nudge(rng, right),
+                work=len(str(abs(a))) * len(str(n)) if op in "*/" else max(len(str(abs(a))), len(str(n))),
+                label=label,
+            )
+        # after an uncaught slip a division may not come out even: exact fractions from there on
+        x = calc.frac(a)
+        exact = {"+": x + n, "-": x - n, "*": x * n, "/": x / n}[op]
         return calc.Op(
-            value=canon(right),
-            text=lambda v: f"Step {i + 1}: {canon(a)} {SYMBOL[op]} {n} = {v}.",
+            value=int(exact) if exact.denominator == 1 else canon(exact),
+            text=lambda v: f"Step {i + 1}: {canon(x)} {SYMBOL[op]} {n} = {v}.",
             apply=lambda env, v: {"i": i + 1, "v": v},
-            check=lambda v: _inverse(op, int(a), n, int(v)),
-            slip=(lambda rng: str(calc.nudge(rng, int(right))))
-            if right.denominator == 1 and a.denominator == 1
-            else None,
-            work=work,
-            label=f"step {i + 1}",
+            work=calc.digits(x) * calc.digits(n),
+            label=label,
         )
 
     def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
-        return f"All {len(self.ops)} operations are applied, so the result is {env['v']}.", env["v"]
+        return f"All {len(self.ops)} operations are applied, so the result is {env['v']}.", str(env["v"])
 
 
 FAMILIES.register(ArithmeticChain.name, ArithmeticChain())

@@ -217,7 +217,7 @@ class ExpressionMachine(calc.Machine):
         return Fraction(node) if isinstance(node, int) else values[self.ids[id(node)]]
 
     def next_op(self, env: dict[str, Any]) -> calc.Op | None:
-        values = {j: Fraction(v) for j, v in enumerate(env["done"])}
+        values = {j: calc.frac(v) for j, v in enumerate(env["done"])}
         j = len(values)
         if j >= len(self.order):
             return None

@@ -144,7 +144,7 @@ class CountdownDomain(Domain):
     def key(self, state: tuple[Item, ...]) -> tuple[int, ...]:
         return tuple(sorted(v for v, _, _ in state))
 
-    def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
         out = []
         for i, j, op, r in _pair_moves(state):
             rest = tuple(it for k, it in enumerate(state) if k not in (i, j)) + (r,)
@@ -152,29 +152,29 @@ class CountdownDomain(Domain):
         scores = [abs(m[0][3] - self.target) + 1e-3 * k for k, m in enumerate(out)]
         return ordered(out, scores, rng, policy.noise)
 
-    def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
+    def is_goal(self, state: Any) -> bool:
         return any(v == self.target for v, _, _ in state)
 
-    def dead(self, state):  # type: ignore[no-untyped-def]
+    def dead(self, state: Any) -> dict[str, Any] | None:
         if len(state) == 1 and state[0][0] != self.target:
             return {"left": state[0][0]}
         return None
 
-    def encode(self, state):  # type: ignore[no-untyped-def]
+    def encode(self, state: Any) -> Any:
         return [list(it) for it in state]
 
-    def decode(self, data):  # type: ignore[no-untyped-def]
+    def decode(self, data: Any) -> Any:
         return tuple((int(v), str(e), int(p)) for v, e, p in data)
 
-    def encode_move(self, move):  # type: ignore[no-untyped-def]
+    def encode_move(self, move: Any) -> Any:
         return list(move)
 
-    def intro(self, root) -> list[str]:  # type: ignore[no-untyped-def]
+    def intro(self, root: Any) -> list[str]:
         return [
             f"I need {self.target} from {', '.join(map(str, self.numbers))}. I combine two numbers at a time, trying results close to {self.target} first."
         ]
 
-    def enter_text(self, parent, move, child, depth, alt, node) -> str:  # type: ignore[no-untyped-def]
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
         x, op, y, r = move
         done = f" That is {self.target}." if r == self.target else f" Left: {_values(child)}."
         body = f"step {depth}: {x} {SHOWN_OP[op]} {y} = {r}.{done}"
@@ -182,7 +182,7 @@ class CountdownDomain(Domain):
             return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
-    def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]
+    def fail_text(self, node: Node, parent: Any) -> str:
         back = _back(node.depth - 1)
         if node.outcome == "dead":
             return f"Wait, that leaves only {node.state[0][0]}, not {self.target}. Let me {back}."
@@ -199,14 +199,14 @@ class CountdownDomain(Domain):
         )
         return f"{x} {SHOWN_OP[op]} {y} = {r} ({why})"
 
-    def group_text(self, nodes, parent, depth) -> str:  # type: ignore[no-untyped-def]
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
         return (
             f"Hmm, from {_values(parent)} I also try "
             + "; ".join(self.short(n) for n in nodes)
             + f". None of them reaches {self.target}."
         )
 
-    def conclude(self, goal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def conclude(self, goal: Any) -> tuple[str, str]:
         expr = next(e for v, e, _ in goal if v == self.target)
         return f"So {expr} = {self.target}.", expr
 

@@ -106,7 +106,7 @@ def slip_rate(backtracks: int) -> float:
 
 
 def _rows(m: list[list[str]]) -> list[list[Fraction]]:
-    return [[Fraction(v) for v in row] for row in m]
+    return [[calc.frac(v) for v in row] for row in m]
 
 
 class SystemMachine(calc.Machine):

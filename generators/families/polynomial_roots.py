@@ -28,7 +28,7 @@ from reasonmill.generators.search import Policy
 from reasonmill.records import Problem
 
 # (degree, root numerator range, fractional roots, leading factor) per level
-LEVELS = {1: (3, 4, 0, 1), 2: (3, 6, 0, 3), 3: (4, 6, 0, 2), 4: (4, 6, 1, 2), 5: (5, 6, 2, 2)}
+LEVELS = {1: (3, 4, 0, 1), 2: (3, 6, 0, 3), 3: (4, 6, 0, 2), 4: (4, 8, 1, 2), 5: (5, 6, 2, 2)}
 
 
 def _times_linear(coeffs: list[int], q: int, p: int) -> list[int]:

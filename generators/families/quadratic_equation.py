@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable
 from fractions import Fraction
+from functools import lru_cache
 from math import gcd
 from typing import Any
 
@@ -75,6 +76,11 @@ def rational_candidates(coeffs: list[int]) -> list[Fraction]:
     return [c for v in sorted(cands) for c in (v, -v)]
 
 
+@lru_cache(maxsize=4096)
+def _candidates(poly: tuple[int, ...]) -> list[Fraction]:
+    return rational_candidates(list(poly))
+
+
 def horner_work(coeffs: list[int], run: SolverRun) -> int:
     """Effort of a root search: for each candidate it evaluated, Horner's rule costs degree ×
     digits multiplications (more for a fractional candidate, whose powers of q grow the numbers);
@@ -91,7 +97,7 @@ def horner_work(coeffs: list[int], run: SolverRun) -> int:
     polys = [list(coeffs)] + [
         r["s"][0] for r in run.records if r["t"] == "enter" and r["s"][2] is None and len(r["s"][0]) > 2
     ]
-    listing = sum(len(rational_candidates(list(p))) for p in polys)
+    listing = sum(len(_candidates(tuple(p))) * (len(p) - 1) for p in polys)  # a distance per estimate
     # at p/q Horner's rule works on q^deg-scaled integers: deg more digits per digit of q
     evaluations = sum(
         deg * (digits + (deg * len(str(Fraction(c).denominator)) if Fraction(c).denominator > 1 else 0))
@@ -100,7 +106,7 @@ def horner_work(coeffs: list[int], run: SolverRun) -> int:
     return evaluations + roots * deg + listing + 2
 
 
-def approx_roots(coeffs: list[int], iterations: int = 60) -> list[complex]:
+def approx_roots(coeffs: list[int], iterations: int = 40) -> list[complex]:
     """Floating-point estimates of all roots (Durand–Kerner): the root search's heuristic, which
     says where to look; every candidate is still checked exactly."""
     lead = coeffs[0]
@@ -120,7 +126,10 @@ def approx_roots(coeffs: list[int], iterations: int = 60) -> list[complex]:
                 if j != i:
                     q *= z - w
             new.append(z - p / q if q else z + 1e-6)
+        done = max(abs(a - b) for a, b in zip(new, zs, strict=True)) < 1e-9
         zs = new
+        if done:
+            break
     return zs
 
 
@@ -168,42 +177,39 @@ class RootDomain(Domain):
     def key(self, state: RootState) -> Hashable:
         return state
 
-    def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
         poly, found, miss = state
         if miss is not None or len(poly) <= 2:
-            return []
-        cands = rational_candidates(list(poly))
+            return
+        cands = _candidates(poly)
         est = approx_roots(list(poly))
-        scores = [min(abs(complex(float(c)) - z) for z in est) for c in cands]
+        scores = [min(abs(c.numerator / c.denominator - z) for z in est) for c in cands]
         if found and Fraction(found[-1]) in cands:
             scores[cands.index(Fraction(found[-1]))] = -1.0
-        out = []
-        for c in cands:
+        for c in ordered(cands, scores, rng, policy.noise):  # each candidate evaluated when tried
             v = evaluate(list(poly), c)
             if v == 0:
-                child = (deflate_int(poly, c), (*found, canon(c)), None)
+                yield canon(c), (deflate_int(poly, c), (*found, canon(c)), None)
             else:
-                child = (poly, found, (canon(c), canon(v)))
-            out.append((canon(c), child))
-        return ordered(out, scores, rng, policy.noise)
+                yield canon(c), (poly, found, (canon(c), canon(v)))
 
-    def dead(self, state):  # type: ignore[no-untyped-def]
+    def dead(self, state: Any) -> dict[str, Any] | None:
         return None if state[2] is None else {"x": state[2][0], "value": state[2][1]}
 
-    def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
+    def is_goal(self, state: Any) -> bool:
         return state[2] is None and len(state[0]) <= 2
 
-    def encode(self, state):  # type: ignore[no-untyped-def]
+    def encode(self, state: Any) -> Any:
         return [list(state[0]), list(state[1]), list(state[2]) if state[2] else None]
 
-    def decode(self, data):  # type: ignore[no-untyped-def]
+    def decode(self, data: Any) -> Any:
         return (
             tuple(int(c) for c in data[0]),
             tuple(str(x) for x in data[1]),
             tuple(data[2]) if data[2] else None,
         )
 
-    def intro(self, root) -> list[str]:  # type: ignore[no-untyped-def]
+    def intro(self, root: Any) -> list[str]:
         c, a = self.coeffs[-1], self.coeffs[0]
         if self.mode == "quadratic":
             return [
@@ -213,7 +219,7 @@ class RootDomain(Domain):
             f"The polynomial is {poly_text(list(self.coeffs))}. Rational roots p/q have p dividing {c} and q dividing {a}; I test the candidates closest to where the roots roughly lie first and divide out each root."
         ]
 
-    def enter_text(self, parent, move, child, depth, alt, node) -> str:  # type: ignore[no-untyped-def]
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
         poly = parent[0]
         if child[2] is not None:
             body = f"try x = {move}: the polynomial gives {child[2][1]}."
@@ -226,7 +232,7 @@ class RootDomain(Domain):
             body = f"try x = {move}: it gives 0, so it is a root. Dividing by (x - ({move})) leaves {rest}."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
-    def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]
+    def fail_text(self, node: Node, parent: Any) -> str:
         x, v = node.state[2]
         return f"Wait, {v} ≠ 0, so {x} is not a root. Let me go back to the candidates."
 
@@ -234,10 +240,10 @@ class RootDomain(Domain):
         x, v = node.state[2]
         return f"x = {x} gives {v}"
 
-    def group_text(self, nodes, parent, depth) -> str:  # type: ignore[no-untyped-def]
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
         return "Hmm, " + "; ".join(self.short(n) for n in nodes) + ". None of these is 0, so none is a root."
 
-    def conclude(self, goal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def conclude(self, goal: Any) -> tuple[str, str]:
         poly, found, _ = goal
         roots = [Fraction(x) for x in found]
         if len(poly) == 2:

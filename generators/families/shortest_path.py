@@ -223,7 +223,7 @@ class RouteDomain(Domain):
         if backtracks <= 0:
             return Policy(first_goal=False, budget=200_000)
         return Policy(
-            noise=min(1.0, 0.25 * backtracks),
+            noise=min(1.0, 0.4 * backtracks),
             patience=max(3, 24 // backtracks),
             first_goal=False,
             budget=200_000,
@@ -235,7 +235,7 @@ class RouteDomain(Domain):
     def key(self, state: Route) -> tuple[str, ...]:
         return state[2]
 
-    def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
         u, g, route = state
         out = []
         self.work += len(self.adj[u])
@@ -246,28 +246,28 @@ class RouteDomain(Domain):
         scores = [m[0][2] + self.mean_w * self.hops.get(m[1][0], len(self.adj)) for m in out]
         return ordered(out, scores, rng, policy.noise)
 
-    def dead(self, state):  # type: ignore[no-untyped-def]
+    def dead(self, state: Any) -> dict[str, Any] | None:
         u, _, route = state
         if u != self.goal and all(v in route for v in self.adj[u]):
             return {"stuck": u}
         return None
 
-    def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
+    def is_goal(self, state: Any) -> bool:
         return state[0] == self.goal
 
-    def cost(self, state) -> float:  # type: ignore[no-untyped-def]
+    def cost(self, state: Any) -> float:
         return float(state[1])
 
-    def encode(self, state):  # type: ignore[no-untyped-def]
+    def encode(self, state: Any) -> Any:
         return [state[0], state[1], list(state[2])]
 
-    def decode(self, data):  # type: ignore[no-untyped-def]
+    def decode(self, data: Any) -> Any:
         return (str(data[0]), int(data[1]), tuple(data[2]))
 
-    def encode_move(self, move):  # type: ignore[no-untyped-def]
+    def encode_move(self, move: Any) -> Any:
         return list(move)
 
-    def intro(self, root) -> list[str]:  # type: ignore[no-untyped-def]
+    def intro(self, root: Any) -> list[str]:
         return [
             f"I search routes from {self.start} depth-first, trying cheap edges towards it first, keep the cheapest route to {self.goal} found so far, and cut any partial route that already costs as much."
         ]
@@ -276,7 +276,7 @@ class RouteDomain(Domain):
     def _back(depth: int) -> str:
         return "go back to the start" if depth <= 0 else f"go back to step {depth}"
 
-    def enter_text(self, parent, move, child, depth, alt, node) -> str:  # type: ignore[no-untyped-def]
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
         u, v, w = move
         body = f"step {depth}: {u} -> {v}, cost {parent[1]} + {w} = {child[1]}."
         if child[0] == self.goal:
@@ -285,7 +285,7 @@ class RouteDomain(Domain):
             return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
         return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
 
-    def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]
+    def fail_text(self, node: Node, parent: Any) -> str:
         back = self._back(node.depth - 1)
         route = " -> ".join(node.state[2])
         if node.outcome == "dead":
@@ -302,10 +302,10 @@ class RouteDomain(Domain):
             return f"{route} (a dead end)"
         return f"{route} (nothing beats {node.bound:g})" if node.bound is not None else f"{route} (no way on)"
 
-    def group_text(self, nodes, parent, depth) -> str:  # type: ignore[no-untyped-def]
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
         return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + "."
 
-    def conclude(self, goal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def conclude(self, goal: Any) -> tuple[str, str]:
         answer = " -> ".join(goal[2])
         return f"Nothing beats {goal[1]}, so the cheapest route is {answer}.", answer
 

@@ -344,7 +344,7 @@ class SudokuDomain(Domain):
         return Policy(
             noise=min(1.0, 0.25 * backtracks),
             patience=max(2, 8 // backtracks),
-            hasty=min(0.6, 0.25 * backtracks),
+            hasty=min(0.8, 0.3 * backtracks),
             budget=50_000,
         )
 
@@ -377,7 +377,7 @@ class SudokuDomain(Domain):
     def key(self, state: SudokuState) -> tuple[int, ...]:
         return state.grid
 
-    def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
         board = Board(list(state.grid))
         empties = [(board.cand(i).bit_count(), i) for i in range(81) if state.grid[i] == 0]
         if not empties:
@@ -390,33 +390,33 @@ class SudokuDomain(Domain):
         for d in ordered(digits, [float(d) for d in digits], rng, policy.noise):
             yield (cell, d), self._settle(state.grid, cell, d)
 
-    def dead(self, state):  # type: ignore[no-untyped-def]
+    def dead(self, state: Any) -> dict[str, Any] | None:
         return None if state.contra is None else {"cell": state.contra[0], "why": state.contra[1]}
 
-    def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
+    def is_goal(self, state: Any) -> bool:
         return state.contra is None and 0 not in state.grid
 
-    def encode(self, state):  # type: ignore[no-untyped-def]
+    def encode(self, state: Any) -> Any:
         return {"g": "".join(map(str, state.grid)), "x": list(state.contra) if state.contra else None}
 
-    def decode(self, data):  # type: ignore[no-untyped-def]
+    def decode(self, data: Any) -> Any:
         return SudokuState(tuple(int(c) for c in data["g"]), (), tuple(data["x"]) if data.get("x") else None)
 
-    def encode_move(self, move):  # type: ignore[no-untyped-def]
+    def encode_move(self, move: Any) -> Any:
         return list(move)
 
-    def intro(self, root) -> list[str]:  # type: ignore[no-untyped-def]
+    def intro(self, root: Any) -> list[str]:
         return [
             f"The grid has {sum(1 for d in self.puzzle if d)} clues. I place singles: a cell with one candidate, or a digit with one place in a row, column or box; when stuck I guess."
         ]
 
-    def root_notes(self, root):  # type: ignore[no-untyped-def]
+    def root_notes(self, root: Any) -> list[tuple[str, dict[str, Any]]]:
         return [(f"{cell_name(i)} = {d} ({_why(w, d)}).", {"cell": i, "digit": d}) for i, d, w in root.log]
 
-    def notes(self, parent, move, child):  # type: ignore[no-untyped-def]
+    def notes(self, parent: Any, move: Any, child: Any) -> list[tuple[str, dict[str, Any]]]:
         return [(f"{cell_name(i)} = {d} ({_why(w, d)}).", {"cell": i, "digit": d}) for i, d, w in child.log]
 
-    def enter_text(self, parent, move, child, depth, alt, node) -> str:  # type: ignore[no-untyped-def]
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
         i, d = move
         cands = _digits(Board(list(parent.grid)).cand(i))
         if node.revisit:
@@ -435,7 +435,7 @@ class SudokuDomain(Domain):
             text += " That forces " + ", ".join(forced[:4]) + more + "."
         return text
 
-    def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]
+    def fail_text(self, node: Node, parent: Any) -> str:
         i, d = node.move
         if node.outcome == "dead":
             return f"Wait, then {node.reason['why']}. So {cell_name(i)} = {d} is wrong. Let me go back to the grid before that guess."
@@ -448,10 +448,10 @@ class SudokuDomain(Domain):
         why = node.reason["why"] if node.outcome == "dead" else f"every way on fails ({node.nodes} grids)"
         return f"{cell_name(i)} = {d} ({why})"
 
-    def group_text(self, nodes, parent, depth) -> str:  # type: ignore[no-untyped-def]
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
         return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + ". None of them works."
 
-    def conclude(self, goal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def conclude(self, goal: Any) -> tuple[str, str]:
         answer = "".join(map(str, goal.grid))
         return f"Every cell is filled and consistent: {answer}.", answer
 

@@ -235,7 +235,7 @@ class ZebraDomain(Domain):
     def key(self, state: ZebraState) -> tuple[int, ...]:
         return state.dom
 
-    def moves(self, state, rng, policy, bound):  # type: ignore[no-untyped-def]
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
         open_ = [v for v in range(self.pz.nv) if state.dom[v] & (state.dom[v] - 1)]
         if not open_:
             return
@@ -273,33 +273,33 @@ class ZebraDomain(Domain):
                 return f"clue {k + 1} is broken"
         return None
 
-    def dead(self, state):  # type: ignore[no-untyped-def]
+    def dead(self, state: Any) -> dict[str, Any] | None:
         if state.contra is not None:
             return {"why": state.contra}
         broken = self._broken(state.dom)
         return None if broken is None else {"why": broken}
 
-    def is_goal(self, state) -> bool:  # type: ignore[no-untyped-def]
+    def is_goal(self, state: Any) -> bool:
         return (
             state.contra is None
             and all(d and d & (d - 1) == 0 for d in state.dom)
             and self._broken(state.dom) is None
         )
 
-    def encode(self, state):  # type: ignore[no-untyped-def]
+    def encode(self, state: Any) -> Any:
         return {"dom": list(state.dom), "x": state.contra}
 
-    def decode(self, data):  # type: ignore[no-untyped-def]
+    def decode(self, data: Any) -> Any:
         return ZebraState(tuple(int(d) for d in data["dom"]), (), data.get("x"))
 
-    def encode_move(self, move):  # type: ignore[no-untyped-def]
+    def encode_move(self, move: Any) -> Any:
         return list(move)
 
     def _label(self, v: int) -> str:
         t = self.pz.label(v)
         return t[0].upper() + t[1:]
 
-    def intro(self, root) -> list[str]:  # type: ignore[no-untyped-def]
+    def intro(self, root: Any) -> list[str]:
         return [
             f"I track which houses each value can still be in, apply the {len(self.pz.clues)} clues and the one-per-house rule, and guess only when stuck."
         ]
@@ -317,13 +317,13 @@ class ZebraDomain(Domain):
                 )
         return out
 
-    def root_notes(self, root):  # type: ignore[no-untyped-def]
+    def root_notes(self, root: Any) -> list[tuple[str, dict[str, Any]]]:
         return self._pinned(root)
 
-    def notes(self, parent, move, child):  # type: ignore[no-untyped-def]
+    def notes(self, parent: Any, move: Any, child: Any) -> list[tuple[str, dict[str, Any]]]:
         return self._pinned(child)
 
-    def enter_text(self, parent, move, child, depth, alt, node) -> str:  # type: ignore[no-untyped-def]
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
         v, h = move
         what = f"{self.pz.label(v)} is in house {h + 1}"
         if node.revisit:
@@ -351,7 +351,7 @@ class ZebraDomain(Domain):
                 text += " That puts " + ", ".join(pinned[:3]) + more + "."
         return text
 
-    def fail_text(self, node: Node, parent) -> str:  # type: ignore[no-untyped-def]
+    def fail_text(self, node: Node, parent: Any) -> str:
         v, h = node.move
         what = f"{self.pz.label(v)} in house {h + 1}"
         if node.outcome == "dead":
@@ -369,7 +369,7 @@ class ZebraDomain(Domain):
         )
         return f"{self.pz.label(v)} in house {h + 1} ({why})"
 
-    def group_text(self, nodes, parent, depth) -> str:  # type: ignore[no-untyped-def]
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
         return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + ". None of them works."
 
     def _owner(self, dom: tuple[int, ...]) -> tuple[int, str]:
@@ -378,7 +378,7 @@ class ZebraDomain(Domain):
         names = [w for w in range(self.pz.n) if dom[w] >> house & 1] or [0]
         return house, self.spec["values"][0][names[0]]
 
-    def conclude(self, goal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def conclude(self, goal: Any) -> tuple[str, str]:
         house, owner = self._owner(goal.dom)
         return (
             f"{self._label(self.spec['target'])} is in house {house + 1}, where {owner} lives. The answer is {owner}.",
