@@ -150,7 +150,12 @@ class Principle(ABC):
                 for r in records
                 if r.get("part") == cur and r.get("t") not in ("part", "part_answer")
             ]
-            cont = FAMILIES.get(parts[cur]["family"]).resume(sub, mine, rng, budget)
+            fam = FAMILIES.get(parts[cur]["family"])
+            if mine:
+                cont = fam.resume(sub, mine, rng, budget)
+            else:  # the prefix stops at the part's opening: solve the part from its start
+                fresh = fam.solve(sub, rng, 0)
+                cont = Continuation(fresh.steps, fresh.answer, fresh.nodes)
             if cont.answer is None:
                 return Continuation([], None, cont.nodes, note=cont.note)
             self._tell(cur, SolverRun(cont.steps, [], cont.answer, cont.nodes), out)

@@ -180,9 +180,9 @@ def slip_rate(backtracks: int) -> float:
     return min(0.5, 0.1 * backtracks)
 
 
-def _num(v: Fraction) -> str:
-    text = canon(v)
-    return f"({text})" if v < 0 or v.denominator != 1 else text
+def _num(v: int | Fraction) -> str:
+    text = str(v) if type(v) is int else canon(v)
+    return f"({text})" if v < 0 or (type(v) is not int and v.denominator != 1) else text
 
 
 def _shown(
@@ -213,46 +213,59 @@ class ExpressionMachine(calc.Machine):
     def intro(self) -> str:
         return f"The expression is {_show(self.tree)}. I work innermost first, × and ÷ before + and −."
 
-    def _value(self, node: Node, values: dict[int, Fraction]) -> Fraction:
-        return Fraction(node) if isinstance(node, int) else values[self.ids[id(node)]]
+    def _value(self, node: Node, done: list[Any]) -> int | Fraction:
+        if isinstance(node, int):
+            return node
+        v = done[self.ids[id(node)]]
+        return v if type(v) is int else calc.frac(v)
 
     def next_op(self, env: dict[str, Any]) -> calc.Op | None:
-        values = {j: calc.frac(v) for j, v in enumerate(env["done"])}
-        j = len(values)
+        done = env["done"]
+        j = len(done)
         if j >= len(self.order):
             return None
         op, left, right = self.order[j]
-        a, b = self._value(left, values), self._value(right, values)
-        exact = (
-            a + b
-            if op == "+"
-            else a - b
-            if op == "-"
-            else a * b
-            if op == "*"
-            else (a / b if b else Fraction(0))
-        )
-        ints = a.denominator == 1 and b.denominator == 1 and exact.denominator == 1
+        a, b = self._value(left, done), self._value(right, done)
+        ints = type(a) is int and type(b) is int and (op != "/" or (b and a % b == 0))
+        if ints:
+            exact: int | Fraction = (
+                a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a // b
+            )
+        else:  # after an uncaught slip: exact fractions
+            fa, fb = Fraction(a), Fraction(b)
+            exact = (
+                fa + fb
+                if op == "+"
+                else fa - fb
+                if op == "-"
+                else fa * fb
+                if op == "*"
+                else (fa / fb if fb else Fraction(0))
+            )
+            exact = int(exact) if exact.denominator == 1 else exact
+        value: Any = exact if type(exact) is int else canon(exact)
+        last = j == len(self.order) - 1
 
-        def text(v: str) -> str:
+        def text(v: Any) -> str:
             head = f"{_num(a)} {SYM[op]} {_num(b)} = {v}"
-            if j == len(self.order) - 1:
+            if last:
                 return head + "."
-            shown = _shown(self.tree, {**values, j: Fraction(v)}, self.ids)
-            return f"{head}, so the expression becomes {shown}."
+            values = {k: calc.frac(x) for k, x in enumerate(done)}
+            values[j] = calc.frac(v)
+            return f"{head}, so the expression becomes {_shown(self.tree, values, self.ids)}."
 
         return calc.Op(
-            value=canon(exact),
+            value=value,
             text=text,
             apply=lambda env, v: {"done": [*env["done"], v]},
-            check=(lambda v: _check(op, int(a), int(b), int(v))) if ints else None,
-            slip=(lambda rng: str(calc.nudge(rng, int(exact)))) if ints else None,
+            check=(lambda v: _check(op, a, b, v)) if ints else None,
+            slip=(lambda rng: calc.nudge(rng, exact)) if ints else None,
             work=calc.digits(a) * calc.digits(b) if op in "*/" else calc.digits(a, b),
             label=f"{_num(a)} {SYM[op]} {_num(b)}",
         )
 
     def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
-        v = env["done"][-1]
+        v = str(env["done"][-1])
         return f"The value is {v}.", v
 
 

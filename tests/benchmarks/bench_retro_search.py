@@ -58,7 +58,7 @@ RESULTS = Path(__file__).parent / "results"
 PAPER = {
     "token_reduction": 0.312,
     "accuracy_change": 0.077,
-    "model": "R1-distill-7B, self-revision, 7 math benchmarks",
+    "model": "R1-distill-7B on its own traces, 7 math benchmarks",
 }
 REFLECTION_RECORDS = ("dead", "exhausted", "gave_up", "check", "group")
 

@@ -171,3 +171,33 @@ def test_gold_passes_and_perturbed_fails(name: str, hops: int, check) -> None:
 def test_composition_depth_below_minimum_is_refused() -> None:
     parents, _ = _compose("bridging", 4, 2)
     assert PRINCIPLES.get("chaining").compose(random.Random(0), parents) is None
+
+
+@pytest.mark.parametrize("name", ["bridging", "comparison"])
+def test_resume_continues_part_by_part_with_its_own_answers(name: str) -> None:
+    """Resuming a composed solve from any prefix rebuilds the current part's state from its
+    records; after a part's slip it carries the slipped value on (a bridged part takes it as its
+    input), and from a clean prefix it reaches the gold answer."""
+    principle = PRINCIPLES.get(name)
+    for seed in range(20):
+        _, problem = _compose(name, seed, 2)
+        run = principle.solve(problem, random.Random(seed), 5)
+        records = run.records
+        slips = [k for k, r in enumerate(records) if r["t"] == "check" and r.get("part") == 0]
+        if slips:
+            break
+    else:
+        raise AssertionError("no slip in part 1 of 20 composed solves")
+    k = slips[0]  # the prefix ends with the slipped step of part 1, before the check
+    cont = principle.resume(problem, records[:k], random.Random(0))
+    assert cont.answer != problem.answer  # a wrong answer, or none when the slipped value does not fit part 2
+    if cont.answer is not None:
+        got = [s.record["a"] for s in cont.steps if s.record and s.record["t"] == "part_answer"]
+        assert got[0] != problem.meta["compose"]["parts"][0]["answer"]
+    else:
+        assert "does not take" in cont.note
+    after = max(i for i, r in enumerate(records) if r["t"] == "part_answer" and r["part"] == 0)
+    clean = principle.resume(problem, records[: after + 1], random.Random(0))
+    assert clean.answer == problem.answer
+    opening = principle.resume(problem, records[: after + 2], random.Random(0))  # stops at part 2's opening
+    assert opening.answer == problem.answer

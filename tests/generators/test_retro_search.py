@@ -522,3 +522,43 @@ def test_revise_many_threads_keep_order(loopback, verifier):
     results = revise_many(jobs, LLMReviser(backend), verifier, workers=4)
     assert [res.trace.parent_id for res in results] == [t.id for _, t in jobs]
     assert all(res.revised and res.trace.verdict.passed for res in results)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *SEARCH,
+        "arithmetic_chain",
+        "linear_system",
+        "counting",
+        "gcd_lcm",
+        "modular_power",
+        "prime_factors",
+        "arithmetic_expression",
+        "linear_equation",
+    ],
+)
+def test_records_survive_the_shards_json(name: str, verifier):
+    """Trace meta is stored as JSON between stages: the records are strict JSON, and the revision
+    of a round-tripped trace is the revision of the original."""
+    import json
+
+    for record, trace in _traces(name, 3, verifier):
+        text = json.dumps(trace.meta, allow_nan=False)  # no default=: fails on anything not JSON
+        back = Trace(
+            trace.id,
+            trace.text,
+            trace.answer,
+            trace.teacher,
+            trace.tokens,
+            trace.steps,
+            trace.parent_id,
+            trace.verdict,
+            json.loads(text),
+        )
+        a = revise(record, trace, ProgrammaticReviser(), verifier(record))
+        b = revise(record, back, ProgrammaticReviser(), verifier(record))
+        assert a.trace.text == b.trace.text and [e["verdicts"] for e in a.entries] == [
+            e["verdicts"] for e in b.entries
+        ]
+        json.dumps(a.trace.meta, allow_nan=False)
