@@ -121,6 +121,19 @@ class KnightsDomain(Domain):
 
     def __init__(self, names: list[str], statements: list[Stmt]) -> None:
         self.names, self.stmts, self.n = list(names), [list(x) for x in statements], len(names)
+        # speakers whose statement (and role) is first decided when person k is decided
+        self._decided_at: list[list[int]] = [[] for _ in range(self.n)]
+        for speaker, st in enumerate(self.stmts):
+            people = (
+                list(range(self.n))
+                if st[0] == "count"
+                else [st[1]]
+                if st[0] == "is"
+                else [st[1], st[2]]
+                if st[0] == "same"
+                else [st[1], st[3]]
+            )
+            self._decided_at[max([speaker, *people])].append(speaker)
 
     def root(self) -> tuple[bool, ...]:
         return ()
@@ -135,10 +148,17 @@ class KnightsDomain(Domain):
         return ordered(out, [0.0, 1.0], rng, policy.noise)
 
     def dead(self, state: Any) -> dict[str, Any] | None:
-        ok, broken = _consistent(self.stmts, dict(enumerate(state)))
-        if ok:
+        # Statements become decidable when their last person is decided; the state's parent passed
+        # every statement decidable before, so only those decided by the newest person are checked.
+        k = len(state) - 1
+        if k < 0:
             return None
-        return {"speaker": broken, "truth": truth(self.stmts[broken], dict(enumerate(state)))}
+        a = dict(enumerate(state))
+        for speaker in self._decided_at[k]:
+            t = truth(self.stmts[speaker], a)
+            if t is not None and t != a[speaker]:
+                return {"speaker": speaker, "truth": t}
+        return None
 
     def is_goal(self, state: Any) -> bool:
         # the search (and replay) test `dead` first: a full assignment that is not dead is a solution
