@@ -6,10 +6,17 @@ with a solver that narrates the search as it really ran, dead ends included. The
 instance lives in `problem.meta["spec"]` so a teacher, a composer or a reviser can solve the
 problem again from the record alone.
 
-The solver returns a `SolverRun`: the narrated steps (each tagged with the step of the correct
-line it completes, or None for a detour), the straight-line `path`, the answer and the effort
-(nodes expanded, backtracks). Teachers render it to text; Retro-Search uses the tags to continue
-the current line of search from any prefix instead of switching.
+The solver returns a `SolverRun`: the narrated steps, the straight-line `path` (the solution
+line alone), the answer and the effort (nodes expanded, backtracks). Each step carries a
+machine-readable `record` (the move it made and the state it left, a dead end and the claim made
+about it, a check and its outcome) from which the solver state after any prefix can be rebuilt;
+that is how the programmatic reviser continues a trace (`Family.resume`) without knowing which
+line is correct. `Step.on_path` (the index of the path step a paragraph completes, None off the
+solution line) is kept for analysis only; no reviser reads it.
+
+What a solver narrates is what it did: the backtrack knob sets the search policy or the slip rate
+(`reasonmill.generators.search`, `reasonmill.generators.calc`), never inserted text, so a dead end
+is a state the search visited and abandoned, in visiting order, with a true claim about it.
 """
 
 from __future__ import annotations
@@ -37,10 +44,12 @@ class FamilyParams(BaseModel):
 @dataclass(slots=True)
 class Step:
     """One narrated paragraph. `on_path` is the index in `SolverRun.path` it completes, or None
-    when the paragraph is a detour (a wrong branch, a dead end, a return)."""
+    when the paragraph is a detour (a wrong branch, a dead end, a return). `record` is the
+    machine-readable form of what the paragraph says (JSON-able; see `SolverRun`)."""
 
     text: str
     on_path: int | None = None
+    record: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -58,6 +67,27 @@ class SolverRun:
     def effort(self) -> dict[str, int]:
         """Intrinsic effort of this solve, stored with the trace and used for difficulty."""
         return {"nodes": self.nodes, "backtracks": self.backtracks, "steps": len(self.steps)}
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """One record per narrated paragraph (`{"t": "text"}` where a step has none)."""
+        return [s.record if s.record is not None else {"t": "text"} for s in self.steps]
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The teacher error this solve made on purpose (`ErrorModel`), or None for a correct solve."""
+        return self.meta.get("error")
+
+
+@dataclass(slots=True)
+class Continuation:
+    """What a reviser's rollout adds after a prefix: narrated steps and the answer they reach
+    (None when the current line cannot be continued without switching, or runs out of budget)."""
+
+    steps: list[Step]
+    answer: str | None
+    nodes: int = 0
+    note: str = ""
 
 
 class Family(ABC):
@@ -89,7 +119,31 @@ class Family(ABC):
 
     @abstractmethod
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        """Solve `problem` from its spec, narrating `backtracks` distinct wrong branches on the way."""
+        """Solve `problem` from its spec and narrate the solve as it ran. `backtracks` sets the
+        policy (search noise and patience, or the slip rate of a family without search): more
+        means a solve that really takes more wrong turns, each narrated with a true claim."""
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """A solve that makes one of the error `kinds` ("slip", "budget", "misread") and ends with
+        a wrong answer, narrated as it ran (the error is not noticed); None when this family
+        cannot make any of them on this problem. Default: none."""
+        return None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        """Continue a narrated solve from the state its first `records` leave (the records of a
+        trace prefix), without switching first: the first step may not backtrack. The reviser's
+        rollout. Default: cannot continue (no answer)."""
+        return Continuation([], None, note="this family has no resumable solver")
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """One answer of the offline student (a bounded solver with randomised order or slips),
+        as (the answer it boxes, nodes it used); None when the family has no solver of its own
+        (a student that boxed the reference answer would measure nothing)."""
+        return None
 
     def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
         """A problem that takes `value` as one of its inputs, written as `symbol` in the question.
@@ -97,6 +151,12 @@ class Family(ABC):
         Used by Bridging/Chaining composition. The gold answer is computed with `value` substituted.
         Families that cannot take an outside input return None (the default).
         """
+        return None
+
+    def rebridge(self, spec: dict[str, Any], value: str) -> dict[str, Any] | None:
+        """The spec of a bridged problem (`bridge`) with its outside input replaced by `value` (the
+        answer a solver got for the part before, right or wrong); None when `value` does not fit.
+        With the value the problem was bridged with, it returns the same spec."""
         return None
 
     def shown_answer(self, problem: Problem) -> str:
@@ -126,64 +186,6 @@ class Family(ABC):
 def render_steps(steps: list[Step]) -> str:
     """Paragraphs joined by blank lines: the step separator Retro-Search splits on."""
     return "\n\n".join(s.text for s in steps)
-
-
-def narrate(path: list[str], detours: list[tuple[int, list[str]]]) -> list[Step]:
-    """Interleave the correct line `path` with detours.
-
-    Each detour is (after, paragraphs): its paragraphs are told after path step `after` completes
-    (-1: before the first step). The first detour paragraph should open a new thought (e.g.
-    "Alternatively, ...") and the last should abandon it ("Wait, ... Let me go back to step r.").
-    Detours at the same position are told in the order given.
-    """
-    by_pos: dict[int, list[list[str]]] = {}
-    for after, paras in detours:
-        by_pos.setdefault(after, []).append(paras)
-    steps: list[Step] = [Step(t) for d in by_pos.get(-1, []) for t in d]
-    for i, text in enumerate(path):
-        steps.append(Step(text, on_path=i))
-        for d in by_pos.get(i, []):
-            steps.extend(Step(t) for t in d)
-    return steps
-
-
-def spread(rng: random.Random, n: int, slots: int) -> list[int]:
-    """`n` detour positions drawn from `slots` positions (0..slots-1), sorted, repeats allowed only
-    when n > slots."""
-    if slots <= 0:
-        return [0] * n
-    if n <= slots:
-        return sorted(rng.sample(range(slots), n))
-    return sorted(rng.randrange(slots) for _ in range(n))
-
-
-def detour(after: int, opening: str, *middle: str, reason: str) -> tuple[int, list[str]]:
-    """One wrong branch told after path step `after` (0-based), in the house wording.
-
-    The first paragraph opens a new thought ("Alternatively, <opening>"), the middle paragraphs
-    follow the branch, and the last abandons it: "Wait, <reason> Let me go back to step r.",
-    where r = after + 1 is the 1-based number of the last good step of the correct line.
-
-    >>> detour(1, "try x = 2.", reason="2 is not a root.")[1][-1]
-    'Wait, 2 is not a root. Let me go back to step 2.'
-    """
-    back = max(after, 0) + 1
-    return after, [f"Alternatively, {opening}", *middle, f"Wait, {reason} Let me go back to step {back}."]
-
-
-def finish(
-    path: list[str], detours: list[tuple[int, list[str]]], answer: str, nodes: int, **meta: Any
-) -> SolverRun:
-    """The `SolverRun` of a solve: `path` with `detours` woven in; `nodes` is the search's own
-    count of expanded nodes, to which each narrated detour adds the node it opened."""
-    return SolverRun(
-        steps=narrate(path, detours),
-        path=path,
-        answer=answer,
-        nodes=nodes + len(detours),
-        backtracks=len(detours),
-        meta=meta,
-    )
 
 
 def canon(value: Any) -> str:

@@ -24,6 +24,7 @@ class Bridging(Principle):
 
     name = "bridging"
     description = "answer of part k is an input of part k+1 (2+ hops = chaining)"
+    bridged = True
 
     def compose(self, rng: random.Random, parents: list[Record]) -> Problem | None:
         first = parents[0]
@@ -55,14 +56,14 @@ class Bridging(Principle):
         lines.append(f"What is the answer to Part {len(parents)}?")
         return composed(self.name, lines, parts[-1]["answer"], parts, parents)
 
-    def part_intro(self, i: int, parts: list[dict]) -> str:
+    def part_intro(self, i: int, parts: list[dict], answers: list[str]) -> str:
         if i == 0:
             return f"Part 1: {parts[0]['question']}"
-        return f"Part {i + 1} uses {PART_SYMBOLS[i - 1]} = {parts[i - 1]['answer']}. Substituting it, I solve Part {i + 1}."
+        return f"Part {i + 1} uses {PART_SYMBOLS[i - 1]} = {answers[i - 1]}. Substituting it, I solve Part {i + 1}."
 
-    def combine_steps(self, problem: Problem) -> list[str]:
-        n = len(problem.meta["compose"]["parts"])
-        return [f"The question asks for the answer to Part {n}, which is {problem.answer}."]
+    def combine(self, problem: Problem, answers: list[str]) -> tuple[list[str], str]:
+        n = len(answers)
+        return [f"The question asks for the answer to Part {n}, which is {answers[-1]}."], answers[-1]
 
 
 PRINCIPLES.register(Bridging.name, Bridging())

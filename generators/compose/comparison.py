@@ -42,23 +42,30 @@ class Comparison(Principle):
         problem.meta["compose"]["mode"] = mode
         return problem
 
-    def combine_steps(self, problem: Problem) -> list[str]:
-        parts, mode = problem.meta["compose"]["parts"], problem.meta["compose"]["mode"]
-        values = [scalar(p["answer"]) for p in parts]
-        named = ", ".join(f"{PART_SYMBOLS[i]} = {p['answer']}" for i, p in enumerate(parts))
+    def combine(self, problem: Problem, answers: list[str]) -> tuple[list[str], str]:
+        mode = problem.meta["compose"]["mode"]
+        values = [scalar(a) for a in answers]
+        if any(v is None for v in values):
+            return [
+                f"The parts do not give numbers ({', '.join(answers)}), so I cannot compare them."
+            ], answers[0]
+        named = ", ".join(f"{PART_SYMBOLS[i]} = {a}" for i, a in enumerate(answers))
         hi = max(range(len(values)), key=lambda i: values[i])
         lo = min(range(len(values)), key=lambda i: values[i])
         if mode == "max":
+            answer = canon(values[hi])
             return [
-                f"Comparing {named}: the largest is {PART_SYMBOLS[hi]} = {parts[hi]['answer']}.",
-                f"So the answer is {problem.answer}.",
-            ]
-        if len(parts) == 2:
-            return [f"A - B = {parts[0]['answer']} - ({parts[1]['answer']}) = {problem.answer}."]
+                f"Comparing {named}: the largest is {PART_SYMBOLS[hi]} = {answers[hi]}.",
+                f"So the answer is {answer}.",
+            ], answer
+        if len(answers) == 2:
+            answer = canon(values[0] - values[1])
+            return [f"A - B = {answers[0]} - ({answers[1]}) = {answer}."], answer
+        answer = canon(values[hi] - values[lo])
         return [
-            f"Comparing {named}: the largest is {parts[hi]['answer']} and the smallest is {parts[lo]['answer']}.",
-            f"Their difference is {problem.answer}.",
-        ]
+            f"Comparing {named}: the largest is {answers[hi]} and the smallest is {answers[lo]}.",
+            f"Their difference is {answer}.",
+        ], answer
 
 
 PRINCIPLES.register(Comparison.name, Comparison())

@@ -29,10 +29,11 @@ class Conjunction(Principle):
         lines.append(f"Give the answers together as ({', '.join(PART_SYMBOLS[: len(parents)])}).")
         return composed(self.name, lines, canon_tuple([scalar(p["answer"]) for p in parts]), parts, parents)
 
-    def combine_steps(self, problem: Problem) -> list[str]:
-        parts = problem.meta["compose"]["parts"]
-        named = ", ".join(f"{PART_SYMBOLS[i]} = {p['answer']}" for i, p in enumerate(parts))
-        return [f"Putting the parts together: {named}, so the answer is {problem.answer}."]
+    def combine(self, problem: Problem, answers: list[str]) -> tuple[list[str], str]:
+        values = [scalar(a) for a in answers]
+        answer = canon_tuple(values) if all(v is not None for v in values) else "(" + ", ".join(answers) + ")"
+        named = ", ".join(f"{PART_SYMBOLS[i]} = {a}" for i, a in enumerate(answers))
+        return [f"Putting the parts together: {named}, so the answer is {answer}."], answer
 
 
 PRINCIPLES.register(Conjunction.name, Conjunction())

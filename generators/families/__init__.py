@@ -1,5 +1,10 @@
 """Procedural families, one per module; each registers itself in `FAMILIES` at import.
 
+Search families narrate a depth-first search (`reasonmill.generators.search`): countdown, sudoku,
+zebra, knights_knaves, shortest_path (branch and bound), quadratic_equation and polynomial_roots
+(the rational root search). Families without search narrate a calculation with its real slips and
+checks (`reasonmill.generators.calc`). The reasoning-gym adapter narrates its reference answer only.
+
 Answer formats (the gold string; every solver trace ends `The answer is \\boxed{ANSWER}.`):
 
 kind "math" (checked by math equivalence; canonical strings sympy parses):
@@ -16,9 +21,12 @@ kind "exact" (compared after normalising whitespace and case):
     knights_knaves      "Name=knight, Name=knave, ..." sorted by name, ", " between people
     zebra               the owner's name: "Carol"
     shortest_path       node letters joined by " -> ": "A -> D -> C"
-    countdown           the expression the solver's search finds first, "*" and "/" for
-                        × and ÷, single spaces around operators, minimal parentheses:
-                        "1 + 6 * (25 - 7)" (other valid expressions exist; exact under-credits)
+kind "countdown":
+    countdown           JSON {"numbers", "target", "expression"} for the countdown verifier,
+                        which accepts any valid expression; the gold expression is the one a
+                        best-first search finds first, "*" and "/" for × and ÷, single spaces
+                        around operators, minimal parentheses: "1 + 6 * (25 - 7)"; a trace
+                        boxes the expression its own search found
 kind "reasoning_gym":
     reasoning_gym       compact JSON {"task", "config", "entry"} for the task's own scorer; the
                         trace boxes the task's reference answer (`Family.shown_answer`)

@@ -1,9 +1,12 @@
 """Arithmetic chains: apply a sequence of operations to a starting number, in order.
 
 Level sets the chain length (level + 2 operations), the operand range and the operators
-(+, − up to level 2; ×, and exact ÷ from level 3). The solver walks the chain one operation at a
-time; each wrong branch starts an operation from a stale value (the one before the last step, a
-skipped step), notices it does not follow the chain, and goes back.
+(+, − up to level 2; ×, and exact ÷ from level 3). The solver (`ChainMachine`,
+`reasonmill.generators.calc`) walks the chain one operation at a time. There is no search, so
+the only detours are real ones: with the backtrack knob the solver slips on a step now and then
+(a sum off by one, a product off by ten) and catches the slip at once with the inverse operation
+("325 ÷ 7 = 46 r 3, not 45"), then redoes the step. The fallible teacher slips once and does not
+check. Effort counts digit operations, so it varies with the operands, not only the level.
 
 This is the cheapest family and the one benchmarked against reasoning-gym's chain_sum, so it
 draws with `rng.random()` (one C call) instead of `randint`/`choice` (several Python calls each).
@@ -12,10 +15,13 @@ draws with `rng.random()` (one C call) instead of `randint`/`choice` (several Py
 from __future__ import annotations
 
 import random
+from fractions import Fraction
+from typing import Any
 
 from pydantic import Field
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, Step
+from reasonmill.generators import calc
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
@@ -99,58 +105,102 @@ class ArithmeticChain(Family):
         ops, result = self._chain(rng, params.level, value, top)
         return self._problem(value, symbol, ops, result)
 
+    def rebridge(self, spec: dict[str, Any], value: str) -> dict[str, Any] | None:
+        """The chain starts from the bridged value."""
+        return {**spec, "start": int(Fraction(value))} if _is_int(value) else None
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        spec = problem.meta["spec"]
-        ops = spec["ops"]
-        value = spec["start"]
-        values = [value]
-        path = [f"I start with {value}."]
-        i = 0
-        for op, n in ops:
-            new = _apply(value, op, n)
-            i += 1
-            path.append(f"Step {i}: {value} {SYMBOL[op]} {n} = {new}.")
-            value = new
-            values.append(new)
-        path.append(f"All {i} operations are applied, so the result is {value}.")
-        steps = list(map(Step, path, range(len(path))))
-        if backtracks:
-            # Wrong branches at operations k: operation k applied to the value before the last step
-            # (a skipped step) or, when k repeats (more branches than steps), to a misread value;
-            # inserted after step k, last first so the indices stay valid.
-            n_ops = len(ops)
-            ks = (
-                sorted(
-                    rng.sample(range(n_ops), backtracks)
-                    if backtracks <= n_ops
-                    else [int(rng.random() * n_ops) for _ in range(backtracks)]
-                )
-                if backtracks > 1
-                else [int(rng.random() * n_ops)]
-            )
-            used: set[tuple[int, int]] = set()
-            for k in reversed(ks):
-                op, n = ops[k]
-                stale, offset = (values[k - 1] if k else values[0] + 1), 0
-                while (k, stale) in used or stale == values[k]:  # a repeat at step k misreads the value
-                    offset += 1  # values[k] + 1, - 1, + 2, - 2, ...
-                    stale = values[k] + (offset + 1) // 2 * (1 if offset % 2 else -1)
-                used.add((k, stale))
-                wrong = _apply(stale, op, n)
-                steps[k + 1 : k + 1] = [
-                    Step(
-                        f"Alternatively, maybe step {k + 1} should start from {stale}: {stale} {SYMBOL[op]} {n} = {wrong}."
-                    ),
-                    Step(
-                        f"Continuing from {wrong} would not use the value {values[k]} I had after step {k}."
-                    ),
-                    Step(
-                        f"Wait, that skips the running value. This branch doesn't follow the chain. Let me go back to step {k + 1}."
-                    ),
-                ]
-        return SolverRun(
-            steps=steps, path=path, answer=str(value), nodes=len(path) + 2 * backtracks, backtracks=backtracks
+        return calc.run(ChainMachine(problem.meta["spec"]), rng, slip_rate(backtracks), max_slips=backtracks)
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Error "slip": one step computed wrongly and not checked, carried to the end."""
+        return calc.slipped(ChainMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return calc.resume(ChainMachine(problem.meta["spec"]), records, rng)
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Every step by hand, slipping with `STUDENT_SLIP` per digit operation, no checks."""
+        run = calc.run(ChainMachine(problem.meta["spec"]), rng, checks=False, student=STUDENT_SLIP)
+        return run.answer, run.nodes
+
+
+STUDENT_SLIP = 0.03  # the offline student's slip probability per digit operation
+
+
+def _is_int(value: str) -> bool:
+    try:
+        return Fraction(value).denominator == 1
+    except (ValueError, ZeroDivisionError):
+        return False
+
+
+def slip_rate(backtracks: int) -> float:
+    """The teacher's slip probability per step for a backtrack knob value (0: never slips)."""
+    return min(0.5, 0.1 * backtracks)
+
+
+def _inverse(op: str, a: int, n: int, v: int) -> str:
+    """The inverse computation that exposes `v` as a wrong result of `a op n`."""
+    if op == "+":
+        return f"{v} - {n} = {v - n}, not {a}."
+    if op == "-":
+        return f"{v} + {n} = {v + n}, not {a}."
+    if op == "*":
+        return (
+            f"{v} ÷ {n} = {v // n}, not {a}."
+            if v % n == 0
+            else f"{v} is not a multiple of {n}, so it is not {a} × {n}."
         )
+    return f"{v} × {n} = {v * n}, not {a}."
+
+
+class ChainMachine(calc.Machine):
+    """Apply the chain's operations one at a time; each step is checked by its inverse."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.start_value, self.ops = spec["start"], spec["ops"]
+
+    def start(self) -> dict[str, Any]:
+        return {"i": 0, "v": self.start_value}
+
+    def intro(self) -> str:
+        return f"I start with {self.start_value}."
+
+    def next_op(self, env: dict[str, Any]) -> calc.Op | None:
+        i, a = env["i"], env["v"]
+        if i >= len(self.ops):
+            return None
+        op, n = self.ops[i]
+        label = f"step {i + 1}"
+        if type(a) is int and (op != "/" or a % n == 0):  # the exact integer case (every correct step)
+            right = _apply(a, op, n)
+            return calc.Op(
+                value=right,
+                text=lambda v: f"Step {i + 1}: {a} {SYMBOL[op]} {n} = {v}.",
+                apply=lambda env, v: {"i": i + 1, "v": v},
+                check=lambda v: _inverse(op, a, n, v),
+                slip=lambda rng: calc.nudge(rng, right),
+                work=len(str(abs(a))) * len(str(n)) if op in "*/" else max(len(str(abs(a))), len(str(n))),
+                label=label,
+            )
+        # after an uncaught slip a division may not come out even: exact fractions from there on
+        x = calc.frac(a)
+        exact = {"+": x + n, "-": x - n, "*": x * n, "/": x / n}[op]
+        return calc.Op(
+            value=int(exact) if exact.denominator == 1 else canon(exact),
+            text=lambda v: f"Step {i + 1}: {canon(x)} {SYMBOL[op]} {n} = {v}.",
+            apply=lambda env, v: {"i": i + 1, "v": v},
+            work=calc.digits(x) * calc.digits(n),
+            label=label,
+        )
+
+    def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
+        return f"All {len(self.ops)} operations are applied, so the result is {env['v']}.", str(env["v"])
 
 
 FAMILIES.register(ArithmeticChain.name, ArithmeticChain())

@@ -4,15 +4,19 @@ Level sets the number of operands (3 up to 7), the operators (+ − at level 1, 
 exact ÷ from level 4) and parentheses (from level 3), so the solver reduces more operations as
 the level rises. The expression is a random binary tree whose values stay integers. The solver
 reduces one operation at a time, innermost and highest precedence first (a post-order walk),
-rewriting the expression after each step; its wrong branches slip on one reduction, check the
-slip with the inverse operation, and go back.
+rewriting the expression after each step (`ExpressionMachine`, `reasonmill.generators.calc`).
+With the backtrack knob it really slips on a reduction now and then, and its inverse-operation
+check catches the slip at once; the fallible teacher slips once and does not check.
 """
 
 from __future__ import annotations
 
 import random
+from fractions import Fraction
+from typing import Any
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
+from reasonmill.generators import calc
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
@@ -129,36 +133,140 @@ class ArithmeticExpression(Family):
             meta={"spec": {"tree": tree}},
         )
 
-    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        tree = problem.meta["spec"]["tree"]
-        path = [f"The expression is {_show(tree)}. I work innermost first, × and ÷ before + and −."]
-        reductions: list[tuple[str, int, int, int]] = []
-        work = _copy(tree)
-        for node, holder, slot in _postorder(work):
-            op, a, b = node
-            value = _apply(op, a, b)
-            reductions.append((op, a, b, value))
-            if holder is None:
-                path.append(f"{a} {SYM[op]} {b} = {value}.")
-            else:
-                holder[slot] = value
-                path.append(f"{a} {SYM[op]} {b} = {value}, so the expression becomes {_show(work)}.")
-        answer = str(_value(tree))
-        path.append(f"The value is {answer}.")
+    def rebridge(self, spec: dict[str, Any], value: str) -> dict[str, Any] | None:
+        """The bridged value is the leftmost operand."""
+        try:
+            v = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            return None
+        if v.denominator != 1 or isinstance(spec["tree"], int):
+            return None
+        tree = _copy(spec["tree"])
+        node = tree
+        while not isinstance(node[1], int):
+            node = node[1]
+        node[1] = int(v)
+        return {**spec, "tree": tree}
 
-        detours = []
-        for k in spread(rng, backtracks, len(reductions)):
-            op, a, b, value = reductions[k]
-            slip = value + rng.choice([-10, -2, -1, 1, 2, 10]) * (1 + len(detours))
-            detours.append(
-                detour(
-                    k,
-                    f"maybe {a} {SYM[op]} {b} is {slip}.",
-                    _check(op, a, b, slip),
-                    reason=f"{slip} is wrong.",
-                )
+    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
+        return calc.run(
+            ExpressionMachine(problem.meta["spec"]["tree"]), rng, slip_rate(backtracks), max_slips=backtracks
+        )
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Error "slip": one reduction computed wrongly and not checked."""
+        return calc.slipped(ExpressionMachine(problem.meta["spec"]["tree"]), rng) if "slip" in kinds else None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return calc.resume(ExpressionMachine(problem.meta["spec"]["tree"]), records, rng)
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Every reduction by hand, slipping with `STUDENT_SLIP` per digit operation, no checks."""
+        run = calc.run(
+            ExpressionMachine(problem.meta["spec"]["tree"]), rng, checks=False, student=STUDENT_SLIP
+        )
+        return run.answer, run.nodes
+
+
+STUDENT_SLIP = 0.03  # the offline student's slip probability per digit operation
+
+
+def slip_rate(backtracks: int) -> float:
+    """The teacher's slip probability per reduction for a backtrack knob value."""
+    return min(0.5, 0.1 * backtracks)
+
+
+def _num(v: int | Fraction) -> str:
+    text = str(v) if type(v) is int else canon(v)
+    return f"({text})" if v < 0 or (type(v) is not int and v.denominator != 1) else text
+
+
+def _shown(
+    node: Node, values: dict[int, Fraction], ids: dict[int, int], parent: int = 0, right: bool = False
+) -> str:
+    """Infix text of `node` with every reduced operation replaced by the value written for it."""
+    if isinstance(node, int):
+        return f"({node})" if node < 0 else str(node)
+    j = ids[id(node)]
+    if j in values:
+        return _num(values[j])
+    op, p = node[0], PREC[node[0]]
+    text = f"{_shown(node[1], values, ids, p)} {SYM[op]} {_shown(node[2], values, ids, p, True)}"
+    return f"({text})" if p < parent or (right and p == parent) else text
+
+
+class ExpressionMachine(calc.Machine):
+    """Reduce the operations innermost first (post-order), each checked by its inverse."""
+
+    def __init__(self, tree: Node) -> None:
+        self.tree = tree
+        self.order = [n for n, _, _ in _postorder(tree)]
+        self.ids = {id(n): j for j, n in enumerate(self.order)}
+
+    def start(self) -> dict[str, Any]:
+        return {"done": []}
+
+    def intro(self) -> str:
+        return f"The expression is {_show(self.tree)}. I work innermost first, × and ÷ before + and −."
+
+    def _value(self, node: Node, done: list[Any]) -> int | Fraction:
+        if isinstance(node, int):
+            return node
+        v = done[self.ids[id(node)]]
+        return v if type(v) is int else calc.frac(v)
+
+    def next_op(self, env: dict[str, Any]) -> calc.Op | None:
+        done = env["done"]
+        j = len(done)
+        if j >= len(self.order):
+            return None
+        op, left, right = self.order[j]
+        a, b = self._value(left, done), self._value(right, done)
+        ints = type(a) is int and type(b) is int and (op != "/" or (b and a % b == 0))
+        if ints:
+            exact: int | Fraction = (
+                a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a // b
             )
-        return finish(path, detours, answer, len(reductions))
+        else:  # after an uncaught slip: exact fractions
+            fa, fb = Fraction(a), Fraction(b)
+            exact = (
+                fa + fb
+                if op == "+"
+                else fa - fb
+                if op == "-"
+                else fa * fb
+                if op == "*"
+                else (fa / fb if fb else Fraction(0))
+            )
+            exact = int(exact) if exact.denominator == 1 else exact
+        value: Any = exact if type(exact) is int else canon(exact)
+        last = j == len(self.order) - 1
+
+        def text(v: Any) -> str:
+            head = f"{_num(a)} {SYM[op]} {_num(b)} = {v}"
+            if last:
+                return head + "."
+            values = {k: calc.frac(x) for k, x in enumerate(done)}
+            values[j] = calc.frac(v)
+            return f"{head}, so the expression becomes {_shown(self.tree, values, self.ids)}."
+
+        return calc.Op(
+            value=value,
+            text=text,
+            apply=lambda env, v: {"done": [*env["done"], v]},
+            check=(lambda v: _check(op, a, b, v)) if ints else None,
+            slip=(lambda rng: calc.nudge(rng, exact)) if ints else None,
+            work=calc.digits(a) * calc.digits(b) if op in "*/" else calc.digits(a, b),
+            label=f"{_num(a)} {SYM[op]} {_num(b)}",
+        )
+
+    def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
+        v = str(env["done"][-1])
+        return f"The value is {v}.", v
 
 
 def _copy(node: Node) -> Node:

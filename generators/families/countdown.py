@@ -5,17 +5,21 @@ Level sets how many numbers (3, 4, 4, 5, 6), their range (small numbers, then "l
 expands grow with the level. Each number is used at most once; every intermediate value must be
 a positive integer. The target is built from a random combination, so a solution exists.
 
-The solver is a depth-first search over states (the multiset of values left), trying at each
-state the pair moves whose result is closest to the target first, and never expanding a state
-twice. The gold answer is the expression of the first solution this search finds (deterministic),
-written with "*" and "/" and only the parentheses precedence needs. Other valid expressions
-exist, so the answer kind is "countdown": the gold is JSON {"numbers", "target", "expression"} and
-the countdown verifier accepts any expression that follows the rules and reaches the target; traces
-box the expression (`shown_answer`).
+The gold answer is the expression of the first solution a best-first depth-first search finds
+(closest result to the target first, never expanding a multiset of values twice), written with
+"*" and "/" and only the parentheses precedence needs. Other valid expressions exist, so the
+answer kind is "countdown": the gold is JSON {"numbers", "target", "expression"} and the countdown
+verifier accepts any expression that follows the rules and reaches the target; traces box the
+expression their own search found (`shown_answer` is the gold one).
 
-Narration: the correct line is told one move at a time. The narrated wrong branches are real
-dead ends of the search: moves tried at a state on the correct line whose whole subtree failed,
-each told with how many states it took to rule out, then "Wait, this doesn't reach T."
+Narration (`reasonmill.generators.search`): the solver's depth-first search told as it ran. A
+state is the numbers left (with the expression behind each); a move combines two of them. The
+backtrack knob sets the policy: move-order noise around closest-to-target first and a patience
+after which a first move is abandoned for another (and come back to if all else fails). A dead
+end is a state the search entered and left: one number left that is not the target, no
+solution anywhere below it (the search explored all of it), or none in the patience it had.
+Errors of the fallible teacher: a search stopped at its budget that commits to the closest value
+it made, or a misread number.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from __future__ import annotations
 import json
 import random
 import re
+from typing import Any
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 # (numbers, small range, how many large, target range) per level
@@ -111,28 +118,136 @@ class _Search:
         return False
 
 
-def _rollout(state: list[Item], first: Item, target: int) -> list[Item] | None:
-    """The greedy line that starts with move `first` at `state`: closest-to-target moves until one
-    value is left. None when it would hit the target (then it is not a dead end)."""
-    line = [first]
-    items = next(
-        (
-            [it for k, it in enumerate(state) if k not in (i, j)] + [r]
-            for i, j, r in _moves(state, target)
-            if r == first
-        ),
-        None,
-    )
-    if items is None or first[0] == target:
+STUDENT_BUDGET = 150  # states the offline student may expand
+SHOWN_OP = {"+": "+", "-": "-", "*": "×", "/": "÷"}
+
+
+def _values(state: tuple[Item, ...]) -> str:
+    return ", ".join(str(v) for v, _, _ in state)
+
+
+def _back(depth: int) -> str:
+    return "go back to the start" if depth <= 0 else f"go back to step {depth}"
+
+
+class CountdownDomain(Domain):
+    """The numbers left as a state; a move combines two of them (see the module docstring)."""
+
+    unit = "combinations"
+
+    def __init__(self, numbers: list[int], target: int) -> None:
+        self.numbers, self.target = list(numbers), target
+
+    def root(self) -> tuple[Item, ...]:
+        return tuple((n, str(n), 3) for n in sorted(self.numbers))
+
+    def key(self, state: tuple[Item, ...]) -> tuple[int, ...]:
+        return tuple(sorted(v for v, _, _ in state))
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        out = []
+        for i, j, op, r in _pair_moves(state):
+            rest = tuple(it for k, it in enumerate(state) if k not in (i, j)) + (r,)
+            out.append(((state[i][0], op, state[j][0], r[0]), rest))
+        scores = [abs(m[0][3] - self.target) + 1e-3 * k for k, m in enumerate(out)]
+        return ordered(out, scores, rng, policy.noise)
+
+    def is_goal(self, state: Any) -> bool:
+        return any(v == self.target for v, _, _ in state)
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        if len(state) == 1 and state[0][0] != self.target:
+            return {"left": state[0][0]}
         return None
-    while len(items) > 1:
-        moves = _moves(items, target)
-        if not moves or moves[0][2][0] == target:
-            return None
-        i, j, r = moves[0]
-        items = [it for k, it in enumerate(items) if k not in (i, j)] + [r]
-        line.append(r)
-    return line
+
+    def encode(self, state: Any) -> Any:
+        return [list(it) for it in state]
+
+    def decode(self, data: Any) -> Any:
+        return tuple((int(v), str(e), int(p)) for v, e, p in data)
+
+    def encode_move(self, move: Any) -> Any:
+        return list(move)
+
+    def intro(self, root: Any) -> list[str]:
+        return [
+            f"I need {self.target} from {', '.join(map(str, self.numbers))}. I combine two numbers at a time, trying results close to {self.target} first."
+        ]
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        x, op, y, r = move
+        done = f" That is {self.target}." if r == self.target else f" Left: {_values(child)}."
+        body = f"step {depth}: {x} {SHOWN_OP[op]} {y} = {r}.{done}"
+        if node.revisit:
+            return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
+        return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        back = _back(node.depth - 1)
+        if node.outcome == "dead":
+            return f"Wait, that leaves only {node.state[0][0]}, not {self.target}. Let me {back}."
+        if node.outcome == "exhausted":
+            return f"Wait, from {_values(node.state)} nothing makes {self.target}: I tried every way on ({node.nodes} combinations). Let me {back}."
+        return f"Hmm, {node.nodes} combinations from {_values(node.state)} and none makes {self.target} yet. I leave this line for now and {back}."
+
+    def short(self, node: Node) -> str:
+        x, op, y, r = node.move
+        why = (
+            f"only {r} left"
+            if node.outcome == "dead"
+            else f"{node.nodes} combinations, none makes {self.target}"
+        )
+        return f"{x} {SHOWN_OP[op]} {y} = {r} ({why})"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return (
+            f"Hmm, from {_values(parent)} I also try "
+            + "; ".join(self.short(n) for n in nodes)
+            + f". None of them reaches {self.target}."
+        )
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        expr = next(e for v, e, _ in goal if v == self.target)
+        return f"So {expr} = {self.target}.", expr
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        best: Item | None = None
+        stack = [line[0]]
+        while stack:
+            n = stack.pop()
+            stack.extend(n.children)
+            for it in n.state:
+                if it[2] != 3 and (best is None or abs(it[0] - self.target) < abs(best[0] - self.target)):
+                    best = it
+        if best is None:
+            best = min(line[0].state, key=lambda it: abs(it[0] - self.target))
+        return (
+            f"I have used my budget of {found.nodes} combinations without making {self.target}. The closest I got is {best[1]} = {best[0]}, so I go with it.",
+            best[1],
+        )
+
+    def policy(self, backtracks: int) -> Policy:
+        if backtracks <= 0:
+            return Policy(budget=MAX_NODES * 10)
+        return Policy(
+            noise=min(1.0, 0.2 * backtracks), patience=max(4, 30 // backtracks), budget=MAX_NODES * 10
+        )
+
+
+def _pair_moves(state: tuple[Item, ...]) -> list[tuple[int, int, str, Item]]:
+    """Every (i, j, op, result) pair move of a state (+ and × once per unordered pair)."""
+    out = []
+    for i in range(len(state)):
+        for j in range(len(state)):
+            if i == j:
+                continue
+            for op in "+-*/":
+                if op in "+*" and i > j:
+                    continue
+                r = _combine(state[i], state[j], op)
+                if r is not None:
+                    out.append((i, j, op, r))
+    return out
 
 
 class Countdown(Family):
@@ -160,17 +275,19 @@ class Countdown(Family):
             target = items[-1][0]
             if not lo <= target <= hi or target in nums:
                 continue
-            search = _Search(target)
-            if search.run([(n, str(n), 3) for n in sorted(nums)]):
+            found = _Search(target)
+            if found.run([(n, str(n), 3) for n in sorted(nums)]):
                 break
         rng.shuffle(nums)
-        answer = search.line[-1][1][1]
+        answer = found.line[-1][1][1]
         q = f"Using the numbers {', '.join(map(str, nums))} (each at most once) and + - * /, make {target}. Every intermediate result must be a positive integer. Give one expression."
         gold = json.dumps({"numbers": nums, "target": target, "expression": answer}, separators=(",", ":"))
-        return Problem(question=q, answer=gold, kind="countdown", meta={"spec": {"numbers": nums, "target": target}})
+        return Problem(
+            question=q, answer=gold, kind="countdown", meta={"spec": {"numbers": nums, "target": target}}
+        )
 
     def shown_answer(self, problem: Problem) -> str:
-        """The expression found by the search (the gold is the verifier's JSON record)."""
+        """The expression found by the best-first search (the gold is the verifier's JSON record)."""
         return json.loads(problem.answer)["expression"]
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:
@@ -184,48 +301,90 @@ class Countdown(Family):
         parts[idx] = str(int(parts[idx]) + rng.choice([1, 2, 3]))
         return "".join(parts)
 
+    @staticmethod
+    def domain(problem: Problem) -> CountdownDomain:
+        """The search domain of a problem's spec."""
+        return CountdownDomain(problem.meta["spec"]["numbers"], problem.meta["spec"]["target"])
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        nums, target = problem.meta["spec"]["numbers"], problem.meta["spec"]["target"]
-        search = _Search(target)
-        search.run([(n, str(n), 3) for n in sorted(nums)])
-        path = [
-            f"I need {target} from {', '.join(map(str, nums))}. I combine two numbers at a time, trying results close to {target} first."
-        ]
-        for depth, (_, r) in enumerate(search.line, start=1):
-            path.append(f"Step {depth}: {r[1]} = {r[0]}." + (f" That is {target}." if r[0] == target else ""))
-        answer = search.line[-1][1][1]
-        path.append(f"So {answer} = {target}.")
-        # Wrong branches: from a state on the correct line, a different first move followed
-        # greedily down to a leaf that misses the target; distinct (depth, first move) pairs.
-        options = list(
-            dict.fromkeys(
-                (d, r)
-                for d, (state, good) in enumerate(search.line)
-                for _, _, r in _moves(state, target)
-                if r[1] != good[1]
-            )
+        dom = self.domain(problem)
+        return search.solve(dom, dom.policy(backtracks), rng)
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the same search stopped before it found a solution, committing to the
+        closest value it made; "misread": one number read as another, solved as read."""
+        dom = self.domain(problem)
+        spec = problem.meta["spec"]
+        for kind in kinds:
+            if kind == "budget":
+                seed = rng.random()
+                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
+                if full.nodes < 3:
+                    continue
+                cut = replace_budget(dom.policy(backtracks), rng.randint(1, full.nodes - 1))
+                run = search.solve(dom, cut, random.Random(seed))
+            elif kind == "misread":
+                nums = list(spec["numbers"])
+                k = rng.randrange(len(nums))
+                nums[k] = nums[k] + rng.choice([-1, 1]) if nums[k] > 1 else nums[k] + 1
+                misread = CountdownDomain(nums, spec["target"])
+                run = search.solve(misread, misread.policy(backtracks), rng)
+                run.meta["misread"] = {"numbers": nums}
+            else:
+                continue
+            if not _valid(run.answer, spec["numbers"], spec["target"]):
+                run.meta["error"] = {"kind": kind}
+                return run
+        return None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return search.resume(
+            self.domain(problem), records, rng, Policy(noise=0.5, budget=budget or MAX_NODES)
         )
-        rng.shuffle(options)
-        picked: list[tuple[int, list[Item]]] = []
-        for d, r in options:
-            if len(picked) == backtracks:
-                break
-            line = _rollout(search.line[d][0], r, target)
-            if line is not None:
-                picked.append((d, line))
-        detours, extra = [], 0
-        for d, line in sorted(picked, key=lambda p: p[0]):
-            extra += len(line)
-            told = ", then ".join(f"{x[1]} = {x[0]}" for x in line)
-            detours.append(
-                detour(
-                    d,
-                    f"try {told}.",
-                    f"That leaves me at {line[-1][0]} with nothing useful left to combine.",
-                    reason=f"this doesn't reach {target}.",
-                )
-            )
-        return finish(path, detours, answer, search.nodes + extra)
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """A depth-first search with a random move order and a budget of `STUDENT_BUDGET` states."""
+        dom = self.domain(problem)
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
+
+
+def replace_budget(policy: Policy, budget: int) -> Policy:
+    """`policy` with another state budget."""
+    from dataclasses import replace
+
+    return replace(policy, budget=budget)
+
+
+def _valid(expr: str, numbers: list[int], target: int) -> bool:
+    """True when `expr` uses only the given numbers (each at most once) and makes `target`."""
+    import ast
+    from collections import Counter
+    from fractions import Fraction
+
+    used = [int(t) for t in re.findall(r"\d+", expr)]
+    if Counter(used) - Counter(numbers):
+        return False
+
+    def ev(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant):
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}
+            if isinstance(node.op, ast.Div):
+                return a / b
+            return ops[type(node.op)]
+        raise ValueError(expr)
+
+    try:
+        return ev(ast.parse(expr, mode="eval").body) == target
+    except (SyntaxError, ValueError, ZeroDivisionError, KeyError):
+        return False
 
 
 FAMILIES.register(Countdown.name, Countdown())

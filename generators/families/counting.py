@@ -3,9 +3,10 @@
 Level 1: arrangements of r of n people in a row (nPr). Level 2: committees (nCr). Level 3:
 arrangements of the letters of a word with repeated letters (multinomial). Level 4: probability
 that a draw of k balls has exactly j red (hypergeometric, a reduced fraction). Level 5: the same
-with at least j red (a sum of hypergeometric terms). The solver states the model and multiplies
-it out factor by factor; its wrong branches use a wrong counting model (order mattering when it
-does not, drawing with replacement, ignoring repeats, ...), test it on a tiny case, and go back.
+with at least j red (a sum of hypergeometric terms). The solver (`CountMachine`,
+`reasonmill.generators.calc`) states the model and multiplies it out factor by factor. With the
+backtrack knob it really slips on a product now and then and catches it by dividing back; the
+fallible teacher slips once and does not check.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 from math import comb, factorial, perm
+from typing import Any
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, canon, detour, finish, spread
+from reasonmill.generators import calc
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
@@ -72,150 +75,153 @@ class Counting(Family):
         return canon(Fraction(good, comb(s["red"] + s["blue"], s["k"])))
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        s = problem.meta["spec"]
-        t, path = s["type"], []
-        if t in ("perm", "comb"):
-            n, r = s["n"], s["r"]
-            falling = list(range(n, n - r, -1))
-            path.append(
-                f"The first place has {n} choices, the next {n - 1}, and so on for {r} places: {_product(falling)} = {perm(n, r)}."
-            )
-            if t == "comb":
-                path.append(
-                    f"Order does not matter in a committee, so I divide by {r}! = {factorial(r)}: {perm(n, r)} / {factorial(r)} = {comb(n, r)}."
-                )
-            nodes = r + (r if t == "comb" else 0)
-        elif t == "word":
-            w = s["word"]
-            reps = {ch: w.count(ch) for ch in sorted(set(w)) if w.count(ch) > 1}
-            path.append(
-                f"{w} has {len(w)} letters, so {len(w)}! = {factorial(len(w))} orders if all letters were different."
-            )
-            for ch, c in reps.items():
-                path.append(
-                    f"The letter {ch} appears {c} times; swapping those copies gives the same word, so I divide by {c}! = {factorial(c)}."
-                )
-            nodes = len(w) + sum(reps.values())
-        else:
-            red, blue, k = s["red"], s["blue"], s["k"]
-            total = comb(red + blue, k)
-            path.append(f"There are C({red + blue}, {k}) = {total} equally likely draws.")
-            js = [s["j"]] if t == "hyper" else list(range(s["j"], min(k, red) + 1))
-            for j in js:
-                if k - j <= blue:
-                    path.append(
-                        f"Draws with exactly {j} red: C({red}, {j}) × C({blue}, {k - j}) = {comb(red, j) * comb(blue, k - j)}."
-                    )
-            nodes = 2 * k + len(js) * (2 * k + 1)  # multiplications in the binomials
-        answer = self._value(s)
-        path.append(f"So the answer is {answer}.")
-        wrong_models = [w for w in self._wrong_models(s) if w[1] != answer]
-        detours = [
-            detour(pos, f"maybe {model}.", f"That gives {val}.", reason=f"{why}.")
-            for pos, (model, val, why) in zip(
-                spread(rng, backtracks, len(path) - 1),
-                rng.sample(wrong_models, min(backtracks, len(wrong_models))),
-                strict=False,
-            )
-        ]
-        return finish(path, detours, answer, nodes)
+        spec = problem.meta["spec"]
+        return calc.run(CountMachine(spec), rng, slip_rate(backtracks), max_slips=backtracks)
 
-    def _wrong_models(self, s: dict) -> list[tuple[str, str, str]]:
-        """Distinct wrong counting models for this problem: (model, its value, why it is wrong)."""
-        t = s["type"]
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Error "slip": a wrong product or quotient, not checked, carried through."""
+        return calc.slipped(CountMachine(problem.meta["spec"]), rng) if "slip" in kinds else None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return calc.resume(CountMachine(problem.meta["spec"]), records, rng)
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """The products by hand, slipping with `STUDENT_SLIP` per digit operation, no checks."""
+        run = calc.run(CountMachine(problem.meta["spec"]), rng, checks=False, student=STUDENT_SLIP)
+        return run.answer, run.nodes
+
+
+STUDENT_SLIP = 0.05  # the offline student's slip probability per digit operation
+
+
+def slip_rate(backtracks: int) -> float:
+    """The teacher's slip probability per step for a backtrack knob value."""
+    return min(0.5, 0.12 * backtracks)
+
+
+def _binom_work(n: int, k: int) -> int:
+    """Work of C(n, k) as n·(n−1)⋯(n−k+1) / k!: k products and k divisions on numbers of up to
+    the result's digits."""
+    return 2 * k * calc.digits(comb(n, k))
+
+
+def _times(a: int, b: int, v: int) -> str:
+    return (
+        f"{v} ÷ {b} = {v // b}, not {a}."
+        if v % b == 0
+        else f"{v} is not a multiple of {b}, so it is not {a} × {b}."
+    )
+
+
+class CountMachine(calc.Machine):
+    """The counting model multiplied out one factor at a time, each product checked by dividing
+    back and each quotient by multiplying back."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.s = spec
+
+    def start(self) -> dict[str, Any]:
+        return {"i": 0, "acc": None, "parts": []}
+
+    def intro(self) -> str:
+        s, t = self.s, self.s["type"]
+        if t == "perm":
+            return f"The {s['r']} places are filled one after another: {s['n']} choices for the first, one fewer for each next."
+        if t == "comb":
+            return f"I count ordered choices of {s['r']} from {s['n']}, then divide by the {s['r']}! orders of the same committee."
+        if t == "word":
+            return f"{s['word']} has {len(s['word'])} letters; I count their orders, then divide by the orders of each repeated letter."
+        n = s["red"] + s["blue"]
+        return f"There are C({n}, {s['k']}) = {comb(n, s['k'])} equally likely draws; I count the favourable ones."
+
+    def _plan(self) -> list[tuple[str, Any]]:
+        s, t = self.s, self.s["type"]
         if t in ("perm", "comb"):
-            n, r = s["n"], s["r"]
-            out = [
-                (
-                    f"each of the {r} places can be anyone, {n}^{r}",
-                    str(n**r),
-                    "a person cannot stand in two places, so repeats are not allowed",
-                ),
-                (f"it is just {n} × {r}", str(n * r), "choices multiply place by place, not once"),
-                (
-                    f"the count is {n} + {r}",
-                    str(n + r),
-                    "adding counts is for either/or choices, not for a sequence of choices",
-                ),
-                (f"I should use C({n}, {r - 1})", str(comb(n, r - 1)), f"that picks {r - 1} people, not {r}"),
-                (
-                    f"there are ({n} - 1)! arrangements",
-                    str(factorial(n - 1)),
-                    "that arranges everyone in a circle, not a selection",
-                ),
-                (
-                    f"I choose {r} and also order the rest, C({n}, {r}) × {n - r}!",
-                    str(comb(n, r) * factorial(n - r)),
-                    "the people not chosen are not arranged",
-                ),
-            ]
-            wrong = {
-                "perm": (
-                    f"order does not matter, C({n}, {r})",
-                    str(comb(n, r)),
-                    "the row has a first and a last place, so order matters",
-                ),
-                "comb": (
-                    f"order matters, {n}P{r}",
-                    str(perm(n, r)),
-                    "a committee has no order, so each group was counted r! times",
-                ),
-            }
-            return [wrong[t], *out]
+            plan: list[tuple[str, Any]] = [("mul", s["n"] - k) for k in range(s["r"])]
+            if t == "comb":
+                plan.append(("div", factorial(s["r"])))
+            return plan
         if t == "word":
             w = s["word"]
-            return [
-                (
-                    f"all {len(w)} letters are different, {len(w)}!",
-                    str(factorial(len(w))),
-                    "repeated letters make identical words",
+            plan = [("mul", k) for k in range(len(w), 1, -1)]
+            plan += [("div", factorial(w.count(ch))) for ch in sorted(set(w)) if w.count(ch) > 1]
+            return plan
+        js = [s["j"]] if t == "hyper" else list(range(s["j"], min(s["k"], s["red"]) + 1))
+        return [("draw", j) for j in js if s["k"] - j <= s["blue"]] + [("sum", None)]
+
+    def next_op(self, env: dict[str, Any]) -> calc.Op | None:
+        plan = self._plan()
+        i, acc = env["i"], env["acc"]
+        if i >= len(plan):
+            return None
+        kind, x = plan[i]
+        s = self.s
+        if kind == "mul":
+            if acc is None:
+                return calc.Op(
+                    value=x,
+                    text=lambda v: f"Start with {v}.",
+                    apply=lambda env, v: {**env, "i": i + 1, "acc": v},
+                    label="the start",
+                )
+            right = acc * x
+            return calc.Op(
+                value=right,
+                text=lambda v: f"{acc} × {x} = {v}.",
+                apply=lambda env, v: {**env, "i": i + 1, "acc": v},
+                check=lambda v: _times(acc, x, v),
+                slip=lambda rng: calc.nudge(rng, right),
+                work=calc.digits(acc) * calc.digits(x) + 1,
+                label=f"{acc} × {x}",
+            )
+        if kind == "div":
+            right = Fraction(acc) / x
+            return calc.Op(
+                value=canon(right),
+                text=lambda v: f"Dividing by {x}: {canon(Fraction(acc))} / {x} = {v}.",
+                apply=lambda env, v: {**env, "i": i + 1, "acc": v},
+                check=lambda v: f"{v} × {x} = {canon(Fraction(v) * x)}, not {canon(Fraction(acc))}.",
+                slip=(lambda rng: str(calc.nudge(rng, int(right)))) if right.denominator == 1 else None,
+                work=calc.digits(Fraction(acc)) * calc.digits(x) + 1,
+                label=f"{canon(Fraction(acc))} / {x}",
+            )
+        if kind == "draw":
+            j, red, blue, k = x, s["red"], s["blue"], s["k"]
+            a, b = comb(red, j), comb(blue, k - j)
+            return calc.Op(
+                value=a * b,
+                text=lambda v: (
+                    f"Draws with exactly {j} red: C({red}, {j}) × C({blue}, {k - j}) = {a} × {b} = {v}."
                 ),
-                (
-                    f"I count distinct letters only, {len(set(w))}!",
-                    str(factorial(len(set(w)))),
-                    "every letter copy must be placed",
-                ),
-                (f"{len(w)}^{len(w)} strings", str(len(w) ** len(w)), "each letter is used exactly once"),
-                (
-                    f"C({len(w)}, {len(set(w))})",
-                    str(comb(len(w), len(set(w)))),
-                    "that chooses positions but does not arrange them",
-                ),
-                (
-                    f"{len(w)}! divided by {len(w) - len(set(w))}!",
-                    str(factorial(len(w)) // factorial(len(w) - len(set(w)))),
-                    "repeats divide per letter, not once in total",
-                ),
-            ]
-        red, blue, k, j = s["red"], s["blue"], s["k"], s["j"]
-        n = red + blue
-        return [
-            (
-                f"the draws are with replacement, C({k}, {j})·({red}/{n})^{j}·({blue}/{n})^{k - j}",
-                canon(Fraction(comb(k, j) * red**j * blue ** (k - j), n**k)),
-                "the balls are not put back",
+                apply=lambda env, v: {**env, "i": i + 1, "parts": [*env["parts"], v]},
+                check=lambda v: _times(a, b, v),
+                slip=lambda rng: calc.nudge(rng, a * b),
+                # two binomials and their product
+                work=_binom_work(red, j) + _binom_work(blue, k - j) + calc.digits(a) * calc.digits(b),
+                label=f"the draws with {j} red",
+            )
+        parts = env["parts"]
+        total = comb(s["red"] + s["blue"], s["k"])
+        good = sum(parts)
+        return calc.Op(
+            value=canon(Fraction(good, total)),
+            text=lambda v: (
+                f"So the probability is {' + '.join(map(str, parts))} = {good} out of {total}, which is {v}."
+                if len(parts) > 1
+                else f"So the probability is {good}/{total} = {v}."
             ),
-            (
-                f"it is just {red}/{n}",
-                canon(Fraction(red, n)),
-                "that is one draw, not a draw of several balls",
-            ),
-            (
-                f"it is {j}/{k}",
-                canon(Fraction(j, k)),
-                "the colours are not equally likely to be drawn in each slot",
-            ),
-            (
-                f"order matters in the total but not in the favourable draws, over {n}P{k}",
-                canon(Fraction(comb(red, j) * comb(blue, k - j), perm(n, k))),
-                "numerator and denominator must count the same way",
-            ),
-            (
-                f"C({red}, {j}) / C({n}, {k})",
-                canon(Fraction(comb(red, j), comb(n, k))),
-                "the blue balls of the draw were not counted",
-            ),
-        ]
+            apply=lambda env, v: {**env, "i": i + 1, "acc": v},
+            # the total C(n, k), the sum, the reduction
+            work=_binom_work(s["red"] + s["blue"], s["k"]) + len(parts) + calc.digits(good, total),
+            label="the probability",
+        )
+
+    def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
+        return f"So the answer is {env['acc']}.", str(env["acc"])
 
 
 FAMILIES.register(Counting.name, Counting())

@@ -8,19 +8,26 @@ kept only when that assignment is the unique solution (checked over all 2^n assi
 
 The answer (kind "exact") lists everyone sorted by name: "Ada=knave, Ben=knight, Cal=knight".
 
-The solver is a depth-first search: it assumes each islander a knight, then a knave, in name
-order, and checks every statement whose speaker and subjects are all decided. A failed check is
-a real dead end. The narrated wrong branches are those dead ends, then (when more are asked)
-complete assignments that differ from the solution, each refuted by the statement it breaks.
+The solver is a depth-first search (`reasonmill.generators.search`): it assumes each islander a
+knight or a knave, in name order, and checks every statement whose speaker and subjects are all
+decided. A failed check is a real dead end (the broken statement is named); a case under which
+no choice for the others works is exhausted. The backtrack knob sets the policy: role-order
+noise around knight-first and a patience after which a first assumption is left for the other
+(and come back to). Errors of the fallible teacher: a search stopped at its budget, or one
+statement misheard (a role flipped) and the puzzle solved as heard.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from itertools import product
+from typing import Any
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 NAMES = [
@@ -100,6 +107,136 @@ def _consistent(stmts: list[Stmt], a: dict[int, bool]) -> tuple[bool, int | None
     return True, None
 
 
+STUDENT_BUDGET = 12  # cases (partial assignments) the offline student may try
+
+
+def _who(names: list[str], assign: tuple[bool, ...]) -> str:
+    return ", ".join(f"{names[p]} {'knight' if r else 'knave'}" for p, r in enumerate(assign))
+
+
+class KnightsDomain(Domain):
+    """Roles assumed in name order as the state; a move decides the next person."""
+
+    unit = "cases"
+
+    def __init__(self, names: list[str], statements: list[Stmt]) -> None:
+        self.names, self.stmts, self.n = list(names), [list(x) for x in statements], len(names)
+        # speakers whose statement (and role) is first decided when person k is decided
+        self._decided_at: list[list[int]] = [[] for _ in range(self.n)]
+        for speaker, st in enumerate(self.stmts):
+            people = (
+                list(range(self.n))
+                if st[0] == "count"
+                else [st[1]]
+                if st[0] == "is"
+                else [st[1], st[2]]
+                if st[0] == "same"
+                else [st[1], st[3]]
+            )
+            self._decided_at[max([speaker, *people])].append(speaker)
+
+    def root(self) -> tuple[bool, ...]:
+        return ()
+
+    def key(self, state: tuple[bool, ...]) -> tuple[bool, ...]:
+        return state
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        if len(state) >= self.n:
+            return []
+        out = [(True, (*state, True)), (False, (*state, False))]
+        return ordered(out, [0.0, 1.0], rng, policy.noise)
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        # Statements become decidable when their last person is decided; the state's parent passed
+        # every statement decidable before, so only those decided by the newest person are checked.
+        k = len(state) - 1
+        if k < 0:
+            return None
+        a = dict(enumerate(state))
+        for speaker in self._decided_at[k]:
+            t = truth(self.stmts[speaker], a)
+            if t is not None and t != a[speaker]:
+                return {"speaker": speaker, "truth": t}
+        return None
+
+    def is_goal(self, state: Any) -> bool:
+        # the search (and replay) test `dead` first: a full assignment that is not dead is a solution
+        return len(state) == self.n
+
+    def encode(self, state: Any) -> Any:
+        return list(state)
+
+    def decode(self, data: Any) -> Any:
+        return tuple(bool(x) for x in data)
+
+    def intro(self, root: Any) -> list[str]:
+        return [
+            f"I assume each person a knight or a knave, in order {', '.join(self.names)}, and check every statement whose speaker and subjects are decided."
+        ]
+
+    def _back(self, depth: int) -> str:
+        return (
+            "go back to the start"
+            if depth <= 0
+            else f"go back to my assumption about {self.names[depth - 1]}"
+        )
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        who = self.names[depth - 1]
+        body = f"suppose {who} is {_role(move)}."
+        if node.outcome not in ("dead",):
+            body += " Everything decided so far is consistent."
+        if node.revisit:
+            return f"{'Alternatively, back' if alt else 'Back'} to {who} as {_role(move)}, a case I left unfinished. Everything decided so far is consistent."
+        return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        back = self._back(node.depth - 1)
+        if node.outcome == "dead":
+            sp = node.reason["speaker"]
+            said = text(self.stmts[sp], self.names)
+            return (
+                f'Wait, {self.names[sp]}\'s statement "{said}" would be {"true" if node.reason["truth"] else "false"}, '
+                f"but {self.names[sp]} would be {_role(node.state[sp])}. That's a contradiction. Let me {back}."
+            )
+        if node.outcome == "exhausted":
+            return f"Wait, with {_who(self.names, node.state)}, no choice for the others keeps every statement true to its speaker ({node.nodes} cases). Let me {back}."
+        return f"Hmm, {node.nodes} cases under this assumption and no consistent assignment yet. I leave it for now and {back}."
+
+    def short(self, node: Node) -> str:
+        who = f"{self.names[node.depth - 1]} as {_role(node.move)}"
+        if node.outcome == "dead":
+            sp = node.reason["speaker"]
+            return f"{who} breaks {self.names[sp]}'s statement"
+        return f"{who} leads to no consistent assignment ({node.nodes} cases)"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + "."
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        answer = ", ".join(f"{self.names[i]}={'knight' if r else 'knave'}" for i, r in enumerate(goal))
+        return f"All statements hold: {answer}.", answer
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        deep = line[-1].state
+        if self.dead(deep) is not None and len(line) > 1:
+            deep = line[-2].state
+        full = tuple(deep) + (True,) * (self.n - len(deep))
+        answer = ", ".join(f"{self.names[i]}={'knight' if r else 'knave'}" for i, r in enumerate(full))
+        if found.stopped:
+            return (
+                f"I have used my budget of {found.nodes} cases. I take the others as knights: {answer}.",
+                answer,
+            )
+        return f"No assignment I tried keeps every statement consistent; my best guess is {answer}.", answer
+
+    def policy(self, backtracks: int) -> Policy:
+        if backtracks <= 0:
+            return Policy(budget=10_000)
+        return Policy(noise=min(1.0, 0.3 * backtracks), patience=max(3, 12 // backtracks), budget=10_000)
+
+
 class KnightsKnaves(Family):
     """Decide who is a knight and who is a knave from what they say."""
 
@@ -145,69 +282,64 @@ class KnightsKnaves(Family):
             if truth(s, hidden) == hidden[me] and s != ["same", me, me]:
                 return s
 
+    @staticmethod
+    def domain(problem: Problem) -> KnightsDomain:
+        """The search domain of a problem's spec."""
+        return KnightsDomain(problem.meta["spec"]["names"], problem.meta["spec"]["statements"])
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        names, stmts = problem.meta["spec"]["names"], problem.meta["spec"]["statements"]
-        n = len(names)
-        path = [
-            f"I assume each person a knight first, then a knave, in order {', '.join(names)}, and check every statement whose subjects are decided."
-        ]
-        dead: list[tuple[int, dict[int, bool], int]] = []
-        nodes = 0
-        a: dict[int, bool] = {}
+        dom = self.domain(problem)
+        return search.solve(dom, dom.policy(backtracks), rng)
 
-        def dfs(i: int) -> bool:
-            nonlocal nodes
-            if i == n:
-                return True
-            for role in (True, False):
-                nodes += 1
-                a[i] = role
-                ok, broken = _consistent(stmts, a)
-                if ok:
-                    path.append(
-                        f"Suppose {names[i]} is {_role(role)}. Everything decided so far is consistent."
-                    )
-                    if dfs(i + 1):
-                        return True
-                    path.pop()
-                else:
-                    dead.append((i, dict(a), broken))
-                del a[i]
-            return False
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the search stopped before its solution, completing the deepest consistent
+        assumption with knights; "misread": one statement heard with a role flipped, solved as heard."""
+        dom = self.domain(problem)
+        for kind in kinds:
+            if kind == "budget":
+                seed = rng.random()
+                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
+                if full.nodes < 3:
+                    continue
+                cut = replace(dom.policy(backtracks), budget=rng.randint(1, full.nodes - 1))
+                run = search.solve(dom, cut, random.Random(seed))
+            elif kind == "misread":
+                stmts = [list(x) for x in problem.meta["spec"]["statements"]]
+                order = list(range(len(stmts)))
+                rng.shuffle(order)
+                run = None
+                for i in order:
+                    st = stmts[i]
+                    flip = next((k for k, v in enumerate(st) if isinstance(v, bool)), None)
+                    if flip is None:
+                        continue
+                    heard = [list(x) for x in stmts]
+                    heard[i][flip] = not heard[i][flip]
+                    cand = search.solve(KnightsDomain(dom.names, heard), dom.policy(backtracks), rng)
+                    if not cand.meta["stopped"] and cand.answer != problem.answer and "=" in cand.answer:
+                        cand.meta["misread"] = {"statement": i}
+                        run = cand
+                        break
+                if run is None:
+                    continue
+            else:
+                continue
+            if run.answer != problem.answer:
+                run.meta["error"] = {"kind": kind}
+                return run
+        return None
 
-        dfs(0)
-        answer = ", ".join(f"{names[i]}={'knight' if a[i] else 'knave'}" for i in range(n))
-        path.append(f"All statements hold: {answer}.")
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return search.resume(self.domain(problem), records, rng, Policy(noise=0.5, budget=budget or 10_000))
 
-        def refute(assign: dict[int, bool], broken: int) -> tuple[str, str]:
-            t = truth(stmts[broken], assign)
-            what = ", ".join(f"{names[p]} {'knight' if r else 'knave'}" for p, r in sorted(assign.items()))
-            return (
-                f"suppose {what}.",
-                f'{names[broken]}\'s statement "{text(stmts[broken], names)}" would be {"true" if t else "false"}, but {names[broken]} would be {_role(assign[broken])}',
-            )
-
-        picks = rng.sample(dead, min(backtracks, len(dead)))
-        detours = []
-        for i, assign, broken in sorted(picks, key=lambda d: d[0]):
-            opening, why = refute(assign, broken)
-            detours.append(detour(min(i, len(path) - 2), opening, reason=f"{why}. That's a contradiction."))
-        if len(detours) < backtracks:  # complete assignments that differ from the solution
-            seen = {tuple(sorted(d[1].items())) for d in picks}
-            others = [
-                dict(enumerate(x))
-                for x in product((True, False), repeat=n)
-                if list(x) != [a[i] for i in range(n)]
-            ]
-            others = [o for o in others if tuple(sorted(o.items())) not in seen]
-            for k, other in zip(
-                spread(rng, backtracks - len(detours), len(path) - 1),
-                rng.sample(others, min(backtracks - len(detours), len(others))),
-                strict=False,
-            ):
-                opening, why = refute(other, _consistent(stmts, other)[1])
-                detours.append(detour(k, opening, reason=f"{why}. That's a contradiction."))
-        return finish(path, detours, answer, nodes)
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """The depth-first search in a random role order with a budget of `STUDENT_BUDGET` cases."""
+        run = search.solve(self.domain(problem), Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:
         """Swap one person's role."""

@@ -1,10 +1,12 @@
 """Linear equations in one unknown, solved exactly (fractions; checked against sympy in tests).
 
 Level 1: a·x + b = c. Level 2: a·x + b = c·x + d. Level 3: k(x + b) = c·x + d. Level 4: two
-bracketed terms. Level 5: fractional coefficients with a rational answer. The solver expands
-each bracket, collects the x terms on the left and the constants on the right, divides, and
-checks by substitution, narrating each step; its wrong branches guess a value of x, substitute
-it, find the two sides differ, and go back.
+bracketed terms. Level 5: fractional coefficients with a rational answer. The solver
+(`EquationMachine`, `reasonmill.generators.calc`) expands each bracket, collects the x terms on
+the left and the constants on the right, divides, and checks by substitution, narrating each
+step. With the backtrack knob it really slips on a constant now and then; the substitution then
+shows the sides differ, and it goes over its steps, finds the wrong one and redoes from there.
+The fallible teacher slips once and skips the substitution.
 
 A side is a list of terms: ["x", c] is c·x, ["1", c] a constant c, ["k", k, a, b] the bracket
 k(a·x + b); numbers are stored as strings ("3", "-5/2") so the spec survives JSON.
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction as F
+from typing import Any
 
 from pydantic import Field
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, canon, detour, finish, spread
+from reasonmill.generators import calc
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
@@ -139,49 +143,158 @@ class LinearEquation(Family):
     def bridge(self, rng: random.Random, params: FamilyParams, value: int, symbol: str) -> Problem | None:
         return self._problem(*self._build(rng, params.level, params.max_coefficient, value), symbol=symbol)
 
+    def rebridge(self, spec: dict[str, Any], value: str) -> dict[str, Any] | None:
+        """The bridged value is the right side's constant."""
+        try:
+            v = F(value)
+        except (ValueError, ZeroDivisionError):
+            return None
+        return {**spec, "rhs": [*spec["rhs"][:-1], ["1", canon(v)]]}
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        lhs, rhs = problem.meta["spec"]["lhs"], problem.meta["spec"]["rhs"]
-        path = [f"The equation is {side_text(lhs)} = {side_text(rhs)}."]
-        work = 0
-        for side in (lhs, rhs):
-            for t in side:
-                work += 1
-                if t[0] == "k":
-                    k, a, b = F(t[1]), F(t[2]), F(t[3])
-                    path.append(
-                        f"Expanding {side_text([t])} gives {_lin(True, k * a, True)}{_lin(False, k * b, False)}."
-                    )
-                    work += 2
-                if any(F(v).denominator != 1 for v in t[1:]):
-                    work += 2  # a common-denominator step
-        (lx, lc), (rx, rc) = expand(lhs), expand(rhs)
-        slope, const = lx - rx, rc - lc
-        path.append(
-            f"Collecting x terms on the left and constants on the right: {_lin(True, slope, True)} = {canon(const)}."
-        )
-        sol = const / slope
-        path.append(f"Dividing by {canon(slope)}: x = ({canon(const)}) / ({canon(slope)}) = {canon(sol)}.")
-        path.append(
-            f"Check: the left side is {canon(value_at(lhs, sol))} and the right side is {canon(value_at(rhs, sol))}, equal, so x = {canon(sol)}."
+        spec = problem.meta["spec"]
+        return calc.run(
+            EquationMachine(spec["lhs"], spec["rhs"]), rng, slip_rate(backtracks), max_slips=backtracks
         )
 
-        detours = []
-        tried = {sol}
-        for k in spread(rng, backtracks, len(path) - 1):
-            guess = sol
-            while guess in tried:
-                guess = F(int(sol) + rng.choice([-3, -2, -1, 1, 2, 3]) * rng.randint(1, 3 + len(tried)))
-            tried.add(guess)
-            lv, rv = canon(value_at(lhs, guess)), canon(value_at(rhs, guess))
-            detours.append(
-                detour(
-                    k,
-                    f"maybe I can guess the answer. Try x = {canon(guess)}.",
-                    f"With x = {canon(guess)} the left side is {lv} and the right side is {rv}.",
-                    reason=f"{lv} ≠ {rv}, so x = {canon(guess)} is not a solution.",
-                )
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Error "slip": a wrong constant when expanding or collecting, carried through without the
+        substitution check."""
+        spec = problem.meta["spec"]
+        return calc.slipped(EquationMachine(spec["lhs"], spec["rhs"]), rng) if "slip" in kinds else None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        spec = problem.meta["spec"]
+        return calc.resume(EquationMachine(spec["lhs"], spec["rhs"]), records, rng)
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Expand, collect and divide by hand, slipping with `STUDENT_SLIP` per digit operation,
+        without substituting back."""
+        spec = problem.meta["spec"]
+        run = calc.run(EquationMachine(spec["lhs"], spec["rhs"]), rng, checks=False, student=STUDENT_SLIP)
+        return run.answer, run.nodes
+
+
+STUDENT_SLIP = 0.03  # the offline student's slip probability per digit operation
+
+
+def slip_rate(backtracks: int) -> float:
+    """The teacher's slip probability per step for a backtrack knob value."""
+    return min(0.5, 0.12 * backtracks)
+
+
+def _slip_fraction(rng: random.Random, v: F) -> str:
+    return canon(v + rng.choice([-2, -1, 1, 2]))
+
+
+def _frac_work(*values: F) -> int:
+    """Extra work of fractional numbers: a common-denominator step for each (2 operations)."""
+    return 2 * sum(1 for v in values if F(v).denominator != 1)
+
+
+class EquationMachine(calc.Machine):
+    """Expand brackets, collect x terms left and constants right, divide, substitute back.
+
+    A slip (a wrong constant in an expansion or in collecting) has no inline check: the
+    substitution at the end shows the two sides differ, and the solver goes over its steps."""
+
+    def __init__(self, lhs: list[Term], rhs: list[Term]) -> None:
+        self.lhs, self.rhs = lhs, rhs
+        self.brackets = [
+            (side, k) for side, terms in (("l", lhs), ("r", rhs)) for k, t in enumerate(terms) if t[0] == "k"
+        ]
+
+    def start(self) -> dict[str, Any]:
+        return {"exp": [], "slope": None, "const": None, "x": None, "checked": False}
+
+    def _coefficients(self) -> list[F]:
+        return [F(v) for t in (*self.lhs, *self.rhs) for v in t[1:]]
+
+    def intro(self) -> str:
+        return f"The equation is {side_text(self.lhs)} = {side_text(self.rhs)}."
+
+    def _side(self, side: str, exp: list[list[str]]) -> tuple[F, F]:
+        terms = self.lhs if side == "l" else self.rhs
+        cx = c0 = F(0)
+        done = {self.brackets[i]: e for i, e in enumerate(exp)}
+        for k, t in enumerate(terms):
+            if t[0] == "x":
+                cx += F(t[1])
+            elif t[0] == "1":
+                c0 += F(t[1])
+            else:
+                ex, ec = done[(side, k)]
+                cx, c0 = cx + F(ex), c0 + F(ec)
+        return cx, c0
+
+    def next_op(self, env: dict[str, Any]) -> calc.Op | None:
+        exp = env["exp"]
+        n = len(self.brackets)
+        if len(exp) < n:
+            side, k = self.brackets[len(exp)]
+            t = (self.lhs if side == "l" else self.rhs)[k]
+            kk, aa, bb = F(t[1]), F(t[2]), F(t[3])
+            right = [canon(kk * aa), canon(kk * bb)]
+            return calc.Op(
+                value=right,
+                text=lambda v: (
+                    f"Expanding {side_text([t])} gives {_lin(True, F(v[0]), True)}{_lin(False, F(v[1]), False)}."
+                ),
+                apply=lambda env, v: {**env, "exp": [*env["exp"], v]},
+                slip=lambda rng: [right[0], _slip_fraction(rng, kk * bb)],
+                work=calc.digits(kk, aa) + calc.digits(kk, bb) + _frac_work(kk, aa, bb),
+                label=f"expanding {side_text([t])}",
+                show=lambda v: _lin(True, F(v[0]), True) + _lin(False, F(v[1]), False),
             )
-        return finish(path, detours, canon(sol), len(path) + work)
+        if env["slope"] is None:
+            (lx, lc), (rx, rc) = self._side("l", exp), self._side("r", exp)
+            slope, const = lx - rx, rc - lc
+            return calc.Op(
+                value=[canon(slope), canon(const)],
+                text=lambda v: (
+                    f"Collecting x terms on the left and constants on the right: {_lin(True, F(v[0]), True)} = {v[1]}."
+                ),
+                apply=lambda env, v: {**env, "slope": v[0], "const": v[1]},
+                slip=lambda rng: [canon(slope), _slip_fraction(rng, const)],
+                work=calc.digits(lx, rx) + calc.digits(lc, rc) + _frac_work(*self._coefficients()),
+                label="collecting the terms",
+                show=lambda v: f"{_lin(True, F(v[0]), True)} = {v[1]}",
+            )
+        if env["x"] is None:
+            slope, const = F(env["slope"]), F(env["const"])
+            x = const / slope if slope else F(0)
+            return calc.Op(
+                value=canon(x),
+                text=lambda v: f"Dividing by {canon(slope)}: x = ({canon(const)}) / ({canon(slope)}) = {v}.",
+                apply=lambda env, v: {**env, "x": v},
+                work=calc.digits(slope, const) + _frac_work(slope, const),
+                label="the division",
+            )
+        if not env["checked"]:
+            x = F(env["x"])
+            left, right = value_at(self.lhs, x), value_at(self.rhs, x)
+
+            def text(ok: bool) -> str:
+                if ok:
+                    return f"Check: the left side is {canon(left)} and the right side is {canon(right)}, equal, so x = {canon(x)}."
+                return f"Check: with x = {canon(x)} the left side is {canon(left)} but the right side is {canon(right)}."
+
+            return calc.Op(
+                value=left == right,
+                text=text,
+                apply=lambda env, v: {**env, "checked": True},
+                work=2 * calc.digits(left, right) + 2 * _frac_work(x),
+                verify=True,
+                label="the check",
+            )
+        return None
+
+    def conclude(self, env: dict[str, Any]) -> tuple[str, str]:
+        return f"So x = {env['x']}.", env["x"]
 
 
 FAMILIES.register(LinearEquation.name, LinearEquation())

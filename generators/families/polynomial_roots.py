@@ -4,25 +4,31 @@ Level 1: cubic, small integer roots. Level 2: cubic with a leading factor. Level
 Level 4: quartic with one fractional root. Level 5: quintic with two fractional roots. Roots may
 repeat; the answer is the set of distinct roots, "{-2, 1/3, 4}" ascending.
 
-The solver runs the rational root theorem with deflation: it tries candidates ±p/q (p divides the
-constant, q the leading coefficient) smallest first, evaluating each by Horner's rule (a node);
-on a root it divides it out by synthetic division and searches the smaller polynomial, trying
-the same root again for multiplicity. Every candidate that evaluates to nonzero is a real dead
-end; the narrated wrong branches are drawn from those.
+The solver runs the rational root theorem with deflation (`RootDomain`): it tries candidates
+±p/q (p divides the constant, q the leading coefficient) in the order of their distance to
+floating-point root estimates, evaluating each exactly (a node); on a root it divides it out and
+searches the quotient, trying the same root again first for multiplicity. Every candidate that
+evaluates to nonzero is a dead end, told with its value. The backtrack knob perturbs the
+candidate order. The fallible teacher's error: a search stopped at its budget, answering the
+roots found so far.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, canon, canon_set, detour, finish
-from reasonmill.generators.families.quadratic_equation import evaluate, poly_text, rational_candidates
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon_set
+from reasonmill.generators.families.quadratic_equation import RootDomain, horner_work, poly_text
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Policy
 from reasonmill.records import Problem
 
 # (degree, root numerator range, fractional roots, leading factor) per level
-LEVELS = {1: (3, 4, 0, 1), 2: (3, 6, 0, 3), 3: (4, 6, 0, 2), 4: (4, 6, 1, 2), 5: (5, 6, 2, 2)}
+LEVELS = {1: (3, 4, 0, 1), 2: (3, 6, 0, 3), 3: (4, 6, 0, 2), 4: (4, 8, 1, 2), 5: (5, 6, 2, 2)}
 
 
 def _times_linear(coeffs: list[int], q: int, p: int) -> list[int]:
@@ -31,14 +37,6 @@ def _times_linear(coeffs: list[int], q: int, p: int) -> list[int]:
     for i, c in enumerate(coeffs):
         out[i] += c * q
         out[i + 1] -= c * p
-    return out
-
-
-def _deflate(coeffs: list[Fraction], r: Fraction) -> list[Fraction]:
-    """Synthetic division by (x − r) of a polynomial that has r as a root."""
-    out = [coeffs[0]]
-    for c in coeffs[1:-1]:
-        out.append(c + out[-1] * r)
     return out
 
 
@@ -63,53 +61,45 @@ class PolynomialRoots(Family):
         return Problem(question=q, answer=canon_set(roots), meta={"spec": {"coeffs": coeffs}})
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        coeffs = problem.meta["spec"]["coeffs"]
-        path = [
-            f"The polynomial is {poly_text(coeffs)}. Rational roots p/q have p dividing {coeffs[-1]} and q dividing {coeffs[0]}; I test candidates smallest first and divide out each root."
-        ]
-        current = [Fraction(c) for c in coeffs]
-        found: list[Fraction] = []
-        misses: list[tuple[int, Fraction, Fraction]] = []
-        nodes, seen = 0, set()
-        while len(current) > 1:
-            ints = [int(c * _lcm_den(current)) for c in current]
-            for cand in ([found[-1]] if found else []) + rational_candidates(ints):
-                nodes += 1
-                value = evaluate(ints, cand)
-                if value == 0:
-                    break
-                if cand not in seen:
-                    seen.add(cand)
-                    misses.append((len(path) - 1, cand, value))
-            current = _deflate(current, cand)
-            found.append(cand)
-            rest = [int(c * _lcm_den(current)) for c in current] if len(current) > 1 else [1]
-            path.append(
-                f"x = {canon(cand)} gives 0, so it is a root. Dividing by (x - ({canon(cand)})) leaves {poly_text(rest)}."
-            )
-        answer = canon_set(found)
-        path.append(f"The polynomial is fully factored; the distinct roots are {answer}.")
-        picks = sorted(rng.sample(misses, min(backtracks, len(misses))), key=lambda m: m[0])
-        g = 20
-        while len(picks) < backtracks:  # fewer real misses than asked: test larger integers too
-            picks.append((len(path) - 2, Fraction(g), evaluate(coeffs, Fraction(g))))
-            g += 1
-        detours = [
-            detour(
-                k,
-                f"maybe x = {canon(c)} is a root.",
-                f"Horner's rule gives {canon(v)}.",
-                reason=f"{canon(v)} ≠ 0, so {canon(c)} is not a root here.",
-            )
-            for k, c, v in picks
-        ]
-        return finish(path, detours, answer, nodes)
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
+        run = search.solve(dom, dom.policy(backtracks), rng)
+        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
+        return run
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the search stopped before every root is divided out, answering the roots
+        found so far."""
+        if "budget" not in kinds:
+            return None
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
+        seed = rng.random()
+        full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
+        if full.nodes < 3:
+            return None
+        run = search.solve(
+            dom, replace(dom.policy(backtracks), budget=rng.randint(2, full.nodes - 1)), random.Random(seed)
+        )
+        if run.answer == problem.answer:
+            return None
+        run.meta["error"] = {"kind": "budget"}
+        return run
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
+        return search.resume(dom, records, rng, Policy(noise=0.5, budget=budget or 10_000))
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Candidates in a random order, `STUDENT_BUDGET` evaluations at most."""
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
 
 
-def _lcm_den(coeffs: list[Fraction]) -> int:
-    from math import lcm
-
-    return lcm(*(c.denominator for c in coeffs))
+STUDENT_BUDGET = 8  # candidates the offline student may evaluate
 
 
 FAMILIES.register(PolynomialRoots.name, PolynomialRoots())

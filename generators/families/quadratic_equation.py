@@ -5,28 +5,28 @@ Level 4: one fractional root. Level 5: two fractional roots with larger denomina
 is the set of roots, "{r1, r2}" ascending ("{r}" for a double root). Roots are kept rational on
 purpose: the plain-text form of surds ("2 - sqrt(3)") is not yet checked reliably downstream.
 
-The solver searches like a student using the rational root theorem: candidates ±p/q with p | c
-and q | a, smallest first, each evaluated (a node); candidates that give a nonzero value are the
-real dead ends, and the narrated wrong branches are drawn from them. Once one root r is found,
-the other follows from the product of the roots, c / (a·r).
+The solver searches with the rational root theorem (`RootDomain`, `reasonmill.generators.search`):
+candidates ±p/q with p | c and q | a, tried in the order of their distance to floating-point root
+estimates (the heuristic), each evaluated exactly; a candidate that gives a nonzero value is a
+dead end, told with its value. Once one root r is found, the other follows from the product of
+the roots, c / (a·r), checked against their sum. The backtrack knob perturbs the candidate order
+(a worse heuristic), so more candidates really are tried. The fallible teacher's error: a slip
+in the division that gives the other root, with the sum check skipped.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Hashable
 from fractions import Fraction
+from functools import lru_cache
+from math import gcd
+from typing import Any
 
-from reasonmill.generators.base import (
-    Family,
-    FamilyParams,
-    SolverRun,
-    canon,
-    canon_set,
-    detour,
-    finish,
-    spread,
-)
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon, canon_set
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 # (leading factor, root numerator range, denominators of root 1, of root 2) per level
@@ -76,6 +76,208 @@ def rational_candidates(coeffs: list[int]) -> list[Fraction]:
     return [c for v in sorted(cands) for c in (v, -v)]
 
 
+@lru_cache(maxsize=4096)
+def _candidates(poly: tuple[int, ...]) -> list[Fraction]:
+    return rational_candidates(list(poly))
+
+
+def horner_work(coeffs: list[int], run: SolverRun) -> int:
+    """Effort of a root search: for each candidate it evaluated, Horner's rule costs degree ×
+    digits multiplications (more for a fractional candidate, whose powers of q grow the numbers);
+    each root divided out costs another pass; listing and ranking the candidates costs one
+    operation each. So bigger coefficients and fractional candidates cost more, not only more
+    candidates."""
+    digits = max(len(str(abs(c))) for c in coeffs)
+    deg = len(coeffs) - 1
+    cands = [r["m"] for r in run.records if r["t"] == "enter"]
+    cands += [item["m"] for r in run.records if r["t"] == "group" for item in r["items"]]
+    roots = sum(1 for r in run.records if r["t"] == "enter" and r["s"][2] is None)
+    # listing the candidates and ranking them by the root estimates, per polynomial searched
+    # (the original and each quotient): one operation per candidate
+    polys = [list(coeffs)] + [
+        r["s"][0] for r in run.records if r["t"] == "enter" and r["s"][2] is None and len(r["s"][0]) > 2
+    ]
+    listing = sum(len(_candidates(tuple(p))) * (len(p) - 1) for p in polys)  # a distance per estimate
+    # at p/q Horner's rule works on q^deg-scaled integers: deg more digits per digit of q
+    evaluations = sum(
+        deg * (digits + (deg * len(str(Fraction(c).denominator)) if Fraction(c).denominator > 1 else 0))
+        for c in cands
+    )
+    return evaluations + roots * deg + listing + 2
+
+
+def approx_roots(coeffs: list[int], iterations: int = 40) -> list[complex]:
+    """Floating-point estimates of all roots (Durand–Kerner): the root search's heuristic, which
+    says where to look; every candidate is still checked exactly."""
+    lead = coeffs[0]
+    monic = [c / lead for c in coeffs]
+    n = len(coeffs) - 1
+    if n < 1:
+        return []
+    zs = [complex(0.4, 0.9) ** k for k in range(n)]
+    for _ in range(iterations):
+        new = []
+        for i, z in enumerate(zs):
+            p = 0j
+            for c in monic:
+                p = p * z + c
+            q = 1 + 0j
+            for j, w in enumerate(zs):
+                if j != i:
+                    q *= z - w
+            new.append(z - p / q if q else z + 1e-6)
+        done = max(abs(a - b) for a, b in zip(new, zs, strict=True)) < 1e-9
+        zs = new
+        if done:
+            break
+    return zs
+
+
+def deflate_int(coeffs: tuple[int, ...], r: Fraction) -> tuple[int, ...]:
+    """Integer coefficients (content removed, positive lead) of coeffs / (q·x − p) for a root r = p/q."""
+    out = [Fraction(coeffs[0])]
+    for c in coeffs[1:-1]:
+        out.append(c + out[-1] * r)
+    den = 1
+    for c in out:
+        den = den * c.denominator // gcd(den, c.denominator)
+    ints = [int(c * den) for c in out]
+    g = 0
+    for c in ints:
+        g = gcd(g, abs(c))
+    ints = [c // (g or 1) for c in ints]
+    return tuple(-c for c in ints) if ints[0] < 0 else tuple(ints)
+
+
+RootState = tuple[tuple[int, ...], tuple[str, ...], tuple[str, str] | None]  # (poly left, roots found, miss)
+
+
+class RootDomain(Domain):
+    """The rational root theorem as a search: try candidates ±p/q, most likely first (by the
+    floating-point root estimates), divide out each root found and search the quotient.
+
+    `mode` "quadratic": once one root r of a·x² + b·x + c is found, the other is c / (a·r);
+    "poly": deflate until one linear factor is left (trying a found root again first, for
+    multiplicity). A candidate that evaluates to nonzero is a dead end (its value is the claim).
+    """
+
+    unit = "candidates"
+
+    def __init__(self, coeffs: list[int], mode: str, slip: int | None = None) -> None:
+        self.coeffs, self.mode, self.slip = tuple(coeffs), mode, slip
+
+    def policy(self, backtracks: int) -> Policy:
+        if backtracks <= 0:
+            return Policy(budget=100_000)
+        return Policy(noise=min(1.0, 0.3 * backtracks), budget=100_000)
+
+    def root(self) -> RootState:
+        return (self.coeffs, (), None)
+
+    def key(self, state: RootState) -> Hashable:
+        return state
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        poly, found, miss = state
+        if miss is not None or len(poly) <= 2:
+            return
+        cands = _candidates(poly)
+        est = approx_roots(list(poly))
+        scores = [min(abs(c.numerator / c.denominator - z) for z in est) for c in cands]
+        if found and Fraction(found[-1]) in cands:
+            scores[cands.index(Fraction(found[-1]))] = -1.0
+        for c in ordered(cands, scores, rng, policy.noise):  # each candidate evaluated when tried
+            v = evaluate(list(poly), c)
+            if v == 0:
+                yield canon(c), (deflate_int(poly, c), (*found, canon(c)), None)
+            else:
+                yield canon(c), (poly, found, (canon(c), canon(v)))
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        return None if state[2] is None else {"x": state[2][0], "value": state[2][1]}
+
+    def is_goal(self, state: Any) -> bool:
+        return state[2] is None and len(state[0]) <= 2
+
+    def encode(self, state: Any) -> Any:
+        return [list(state[0]), list(state[1]), list(state[2]) if state[2] else None]
+
+    def decode(self, data: Any) -> Any:
+        return (
+            tuple(int(c) for c in data[0]),
+            tuple(str(x) for x in data[1]),
+            tuple(data[2]) if data[2] else None,
+        )
+
+    def intro(self, root: Any) -> list[str]:
+        c, a = self.coeffs[-1], self.coeffs[0]
+        if self.mode == "quadratic":
+            return [
+                f"The equation is {poly_text(list(self.coeffs))} = 0. A rational root p/q must have p dividing {c} and q dividing {a}; I try the candidates closest to where the roots roughly lie first."
+            ]
+        return [
+            f"The polynomial is {poly_text(list(self.coeffs))}. Rational roots p/q have p dividing {c} and q dividing {a}; I test the candidates closest to where the roots roughly lie first and divide out each root."
+        ]
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        poly = parent[0]
+        if child[2] is not None:
+            body = f"try x = {move}: the polynomial gives {child[2][1]}."
+        elif self.mode == "quadratic":
+            body = (
+                f"try x = {move}: {poly_text(list(poly)).replace('x', f'({move})')} = 0, so {move} is a root."
+            )
+        else:
+            rest = poly_text(list(child[0])) if len(child[0]) > 1 else "a constant"
+            body = f"try x = {move}: it gives 0, so it is a root. Dividing by (x - ({move})) leaves {rest}."
+        return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        x, v = node.state[2]
+        return f"Wait, {v} ≠ 0, so {x} is not a root. Let me go back to the candidates."
+
+    def short(self, node: Node) -> str:
+        x, v = node.state[2]
+        return f"x = {x} gives {v}"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return "Hmm, " + "; ".join(self.short(n) for n in nodes) + ". None of these is 0, so none is a root."
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        poly, found, _ = goal
+        roots = [Fraction(x) for x in found]
+        if len(poly) == 2:
+            roots.append(Fraction(-poly[1], poly[0]))
+        answer = canon_set(roots)
+        if self.mode == "quadratic":
+            a, b, c = self.coeffs
+            r, other = roots[0], roots[-1]
+            if self.slip is not None:  # the fallible teacher: a slip in the division, no sum check
+                other += self.slip
+                answer = canon_set([r, other])
+                return (
+                    f"The roots multiply to c/a = {canon(Fraction(c, a))}, so the other root is {canon(Fraction(c, a))} / ({canon(r)}) = {canon(other)}. The roots are {answer}.",
+                    answer,
+                )
+            return (
+                f"The roots multiply to c/a = {canon(Fraction(c, a))}, so the other root is {canon(Fraction(c, a))} / ({canon(r)}) = {canon(other)}. Check: the roots add to {canon(r + other)} = −b/a = {canon(Fraction(-b, a))}. The roots are {answer}.",
+                answer,
+            )
+        last = (
+            f"The last factor {poly_text(list(poly))} gives x = {canon(roots[-1])}. "
+            if len(poly) == 2
+            else ""
+        )
+        return f"{last}The polynomial is fully factored; the distinct roots are {answer}.", answer
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        roots = [Fraction(x) for x in line[-1].state[1]]
+        if not roots:
+            roots = [Fraction(0)]
+        answer = canon_set(roots)
+        return f"I stop after {found.nodes} candidates; the roots I have are {answer}.", answer
+
+
 class QuadraticEquation(Family):
     """Solve a quadratic equation; the answer is the set of its roots."""
 
@@ -97,45 +299,39 @@ class QuadraticEquation(Family):
         return Problem(question=q, answer=canon_set(roots), meta={"spec": {"coeffs": coeffs}})
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        coeffs = problem.meta["spec"]["coeffs"]
-        a, b, c = coeffs
-        path = [
-            f"The equation is {poly_text(coeffs)} = 0. A rational root p/q must have p dividing {c} and q dividing {a}."
-        ]
-        misses: list[tuple[Fraction, Fraction]] = []
-        nodes = 0
-        for cand in rational_candidates(coeffs):
-            nodes += 1
-            value = evaluate(coeffs, cand)
-            if value == 0:
-                break
-            misses.append((cand, value))
-        other = Fraction(c, a) / cand
-        path.append(
-            f"Trying candidates from the smallest: x = {canon(cand)} gives {poly_text(coeffs).replace('x', f'({canon(cand)})')} = 0, so {canon(cand)} is a root."
-        )
-        path.append(
-            f"The roots multiply to c/a = {canon(Fraction(c, a))}, so the other root is {canon(Fraction(c, a))} / ({canon(cand)}) = {canon(other)}."
-        )
-        answer = canon_set([cand, other])
-        path.append(
-            f"Check: the roots add to {canon(cand + other)} = −b/a = {canon(Fraction(-b, a))}. The roots are {answer}."
-        )
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
+        run = search.solve(dom, dom.policy(backtracks), rng)
+        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
+        return run
 
-        wrong = misses + [
-            (g, evaluate(coeffs, Fraction(g))) for g in range(10, 40) if evaluate(coeffs, Fraction(g))
-        ]
-        picks = wrong[:backtracks] if len(misses) >= backtracks else misses + wrong[len(misses) : backtracks]
-        detours = [
-            detour(
-                k,
-                f"maybe x = {canon(g)} is a root.",
-                f"Substituting gives {canon(v)}.",
-                reason=f"{canon(v)} ≠ 0, so {canon(g)} is not a root.",
-            )
-            for k, (g, v) in zip(spread(rng, backtracks, 1), rng.sample(picks, len(picks)), strict=False)
-        ]
-        return finish(path, detours, answer, nodes + 2)
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Error "slip": once a root r is found, the other root c / (a·r) is computed wrongly
+        (off by one or two) and the sum check is skipped."""
+        if "slip" not in kinds:
+            return None
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic", slip=rng.choice([-2, -1, 1, 2]))
+        run = search.solve(dom, dom.policy(backtracks), rng)
+        if run.answer == problem.answer:
+            return None
+        run.meta["error"] = {"kind": "slip"}
+        return run
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
+        return search.resume(dom, records, rng, Policy(noise=0.5, budget=budget or 10_000))
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Candidates in a random order, `STUDENT_BUDGET` at most."""
+        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
+
+
+STUDENT_BUDGET = 5  # candidates the offline student may evaluate
 
 
 FAMILIES.register(QuadraticEquation.name, QuadraticEquation())

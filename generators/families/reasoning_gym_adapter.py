@@ -18,10 +18,10 @@ the gold answer is the compact JSON of {"task", "config", "entry"} (the entry is
 `score_answer(answer, entry)` needs); `problem.meta["entry"]` holds the same entry for readers.
 The matching verifier is `reasonmill.verifiers.reasoning_gym_scorer`.
 
-Solver: reasoning-gym has no narrating solver, so this family narrates only the reference answer;
-its wrong branches are near-miss answers (an integer changed, or another item's answer) that the
-task's own scorer rejects, so the backtrack knob works but the "search" is thin (effort is one
-node plus the narrated branches). Prefer the native families for reasoning traces.
+Solver: reasoning-gym has no narrating solver, so this family narrates only the reference answer,
+with no detour (a made-up wrong branch would be a false narration); the backtrack knob, the
+fallible teacher, the reviser's rollouts and the offline student have nothing to act on here.
+Prefer the native families for reasoning traces.
 
 reasoning-gym is optional (`pip install reasoning-gym==0.1.25`): it is imported on first use, and
 without it this family raises a `ConfigError` on `task` that says how to install it.
@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from reasonmill.errors import ConfigError
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish
+from reasonmill.generators.base import Family, FamilyParams, SolverRun, Step
 from reasonmill.generators.registry import FAMILIES
 from reasonmill.records import Problem
 
@@ -166,31 +166,15 @@ class ReasoningGym(Family):
         return str(json.loads(problem.answer)["entry"]["answer"])
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
+        """The reference answer, told plainly: this family has no solver of its own, so it has
+        no search to narrate and no dead end to tell (`backtracks` has no effect)."""
         answer, spec = self.shown_answer(problem), problem.meta["spec"]
         path = [
             f"This is a reasoning-gym {spec['task']} task; I work from its reference solution.",
             f"The answer is {answer}.",
         ]
-        # Wrong branches: distinct near-miss answers, each rejected by the task's own scorer.
-        score = _cached(spec["task"], json.dumps(spec["config"], sort_keys=True)).score_answer
-        entry = problem.meta["entry"]
-        detours, seen = [], {answer}
-        for _ in range(4 * backtracks):
-            if len(detours) == backtracks:
-                break
-            wrong = self.perturb(problem, random.Random(rng.random()))
-            if wrong in seen or score(wrong, entry) >= 1.0:
-                continue
-            seen.add(wrong)
-            detours.append(
-                detour(
-                    0,
-                    f"maybe the answer is {wrong}.",
-                    "Checking it against the task's rules, it does not hold.",
-                    reason=f"{wrong} is not the answer.",
-                )
-            )
-        return finish(path, detours, answer, 1)
+        steps = [Step(t, i, {"t": "text"}) for i, t in enumerate(path)]
+        return SolverRun(steps=steps, path=path, answer=answer, nodes=1, backtracks=0)
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:
         """A wrong answer: the reference with an integer changed, or, when it has no digits, the

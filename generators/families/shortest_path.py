@@ -1,26 +1,36 @@
-"""Shortest path on a weighted undirected graph, by Dijkstra's algorithm.
+"""Shortest path on a weighted undirected graph, by depth-first branch and bound.
 
 Level sets the graph: nodes (5, 7, 9, 12, 15), extra edges beyond a random spanning tree, and
 weights (1–9 up to 1–20). The question asks for the cheapest route between two nodes; graphs are
 redrawn until that route is unique. The answer (kind "exact") is the route as node letters joined
 by " -> ", e.g. "A -> D -> C".
 
-The solver runs Dijkstra: each settled node is a node expanded and a narrated step. When a
-relaxation later finds a cheaper way into a node, the earlier tentative route into it was a real
-wrong branch of the search; the narrated detours are those superseded routes ("via E costs 14,
-but via B it is 11"), then, if more are asked, other simple routes to the goal that cost more,
-then nodes settled out of turn.
+The generator checks uniqueness with Dijkstra. The solver (`reasonmill.generators.search`) is a
+depth-first branch and bound over simple routes from the start, cheap edges that head for the
+goal first (edge cost + mean cost × hops left): it keeps the
+cheapest route to the goal found so far and cuts any partial route that already costs as much.
+Every state it leaves is a dead end with a true claim: every neighbour already on the route, or
+nothing through it beats the best cost at that time (no way on at all before a first route), or
+it gave up after its patience. Routes found and later beaten are told as they were found. After
+the cheapest route, the rest of the search proves that nothing beats it (what Retro-Search may
+cut: the reviser stops at the first route cheaper than the best so far). The backtrack knob sets
+edge-order noise and patience. Errors of the fallible teacher: a search stopped at its budget
+(answering its best route so far) or a misread edge cost.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
+from dataclasses import replace
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 LEVELS = {
@@ -118,97 +128,202 @@ class ShortestPath(Family):
         spec = {"adj": adj, "start": start, "goal": goal}
         return Problem(question=q, answer=" -> ".join(reversed(route)), kind="exact", meta={"spec": spec})
 
+    @staticmethod
+    def domain(problem: Problem, adj: dict[str, dict[str, int]] | None = None) -> RouteDomain:
+        """The search domain of a problem's spec (or of a misread graph `adj`)."""
+        spec = problem.meta["spec"]
+        return RouteDomain(adj or spec["adj"], spec["start"], spec["goal"])
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        adj, start, goal = (
-            problem.meta["spec"]["adj"],
-            problem.meta["spec"]["start"],
-            problem.meta["spec"]["goal"],
-        )
-        dist, prev, order, superseded = dijkstra(adj, start)
-        path = [
-            f"I run Dijkstra from {start}: settle the closest unsettled node, then update its neighbours."
-        ]
-        for u in order:
-            if u == start:
-                path.append(f"Settle {start} at cost 0.")
+        dom = self.domain(problem)
+        return search.solve(dom, dom.policy(backtracks), rng)
+
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the search stopped before it proved a route cheapest, answering the best
+        route so far (wrong when a cheaper one was still to come); "misread": one edge cost read
+        wrongly, solved as read."""
+        dom = self.domain(problem)
+        for kind in kinds:
+            if kind == "budget":
+                seed = rng.random()
+                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
+                cuts = list(range(1, full.nodes))
+                rng.shuffle(cuts)
+                run = None
+                for cut in sorted(cuts[:12]):  # small budgets first: stopped before a good route
+                    cand = search.solve(dom, replace(dom.policy(backtracks), budget=cut), random.Random(seed))
+                    if cand.answer != problem.answer:
+                        run = cand
+                        break
+                if run is None:
+                    continue
+            elif kind == "misread":
+                # a cost on the cheapest route read too high, so another route looks cheaper
+                adj = {u: dict(vs) for u, vs in problem.meta["spec"]["adj"].items()}
+                route = problem.answer.split(" -> ")
+                k = rng.randrange(len(route) - 1)
+                u, v = route[k], route[k + 1]
+                adj[u][v] = adj[v][u] = adj[u][v] + rng.randint(5, 12)
+                run = search.solve(self.domain(problem, adj), dom.policy(backtracks), rng)
+                run.meta["misread"] = {"edge": [u, v], "cost": adj[u][v]}
             else:
-                path.append(
-                    f"Settle {u} at cost {dist[u]}, reached from {prev[u]} ({dist[prev[u]]} + {adj[prev[u]][u]})."
-                )
-            if u == goal:
-                break
-        route = [goal]
-        while route[-1] != start:
-            route.append(prev[route[-1]])
-        answer = " -> ".join(reversed(route))
-        path.append(f"Following the predecessors back from {goal}: {answer}, total cost {dist[goal]}.")
-
-        step_of = {u: i + 1 for i, u in enumerate(order[: len(path) - 2])}
-        real = [(step_of[new], v, old, oc, new, nc) for v, old, oc, new, nc in superseded if new in step_of]
-        picks = sorted(rng.sample(real, min(backtracks, len(real))))
-        detours = [
-            detour(
-                k,
-                f"go to {v} through {old}: that costs {oc}.",
-                f"But through {new} it costs {nc}.",
-                reason=f"{nc} < {oc}, so the route through {old} is not the cheapest way into {v}.",
-            )
-            for k, v, old, oc, new, nc in picks
-        ]
-        if len(detours) < backtracks:
-            for k, (r, cost) in zip(
-                spread(rng, backtracks - len(detours), len(path) - 1),
-                _other_routes(adj, start, goal, answer, backtracks - len(detours)),
-                strict=False,
-            ):
-                detours.append(
-                    detour(
-                        k,
-                        f"take {r}.",
-                        f"Its cost is {cost}.",
-                        reason=f"{cost} > {dist[goal]}, so this route is longer.",
-                    )
-                )
-        # then nodes settled out of turn: a later node picked before the cheapest one
-        early = [
-            (i, order[i], v)
-            for i in range(1, len(path) - 2)
-            for v in order[i + 1 :]
-            if dist[v] > dist[order[i]]
-        ]
-        for i, u, v in sorted(rng.sample(early, min(backtracks - len(detours), len(early)))):
-            detours.append(
-                detour(
-                    i,
-                    f"settle {v} next.",
-                    f"Its cost is at least {dist[v]}, more than the {dist[u]} of {u}.",
-                    reason=f"Dijkstra settles the cheapest node first, so {v} must wait.",
-                )
-            )
-        settled = order[: order.index(goal) + 1]
-        return finish(path, detours, answer, len(settled) + sum(len(adj[u]) for u in settled))
-
-
-def _other_routes(
-    adj: dict[str, dict[str, int]], start: str, goal: str, best: str, limit: int
-) -> list[tuple[str, int]]:
-    """The `limit` cheapest simple routes from start to goal other than `best`, among routes at
-    most two hops longer than it (a bounded DFS, as a person would list nearby alternatives)."""
-    max_len = best.count("->") + 3
-    found: list[tuple[int, str]] = []
-    stack = [(start, [start], 0)]
-    while stack and len(found) < 500:
-        u, route, cost = stack.pop()
-        for v, w in adj[u].items():
-            if v in route:
                 continue
-            if v == goal:
-                text = " -> ".join([*route, v])
-                if text != best:
-                    found.append((cost + w, text))
-            elif len(route) < max_len:
-                stack.append((v, [*route, v], cost + w))
-    return [(text, cost) for cost, text in sorted(found)[:limit]]
+            if run.answer != problem.answer:
+                run.meta["error"] = {"kind": kind}
+                return run
+        return None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        """The reviser runs to the first route cheaper than the best so far (or concludes with the
+        best so far when the current state is a route's end): it does not prove optimality."""
+        return search.resume(self.domain(problem), records, rng, Policy(noise=0.5, budget=budget or 20_000))
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Branch and bound in a random edge order, stopped after `STUDENT_BUDGET` partial routes
+        (answering its best route so far)."""
+        run = search.solve(
+            self.domain(problem), Policy(noise=1.0, budget=STUDENT_BUDGET, first_goal=False), rng
+        )
+        return run.answer, run.nodes
+
+
+STUDENT_BUDGET = 25  # partial routes the offline student may extend
+
+Route = tuple[str, int, tuple[str, ...]]  # (node, cost so far, route)
+
+
+class RouteDomain(Domain):
+    """Partial routes from the start; branch and bound on their cost."""
+
+    unit = "partial routes"
+
+    def __init__(self, adj: dict[str, dict[str, int]], start: str, goal: str) -> None:
+        self.adj, self.start, self.goal = adj, start, goal
+        # the heuristic: hops to the goal (breadth-first over the graph's shape, not its costs)
+        self.hops, frontier = {goal: 0}, [goal]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in adj[u]:
+                    if v not in self.hops:
+                        self.hops[v] = self.hops[u] + 1
+                        nxt.append(v)
+            frontier = nxt
+        weights = [w for u in adj for w in adj[u].values()]
+        self.mean_w = sum(weights) / len(weights) if weights else 1.0
+        self.work = sum(
+            len(vs) for vs in adj.values()
+        )  # edges looked at (the heuristic's breadth-first pass reads them all)
+
+    def policy(self, backtracks: int) -> Policy:
+        if backtracks <= 0:
+            return Policy(first_goal=False, budget=200_000)
+        return Policy(
+            noise=min(1.0, 0.4 * backtracks),
+            patience=max(3, 24 // backtracks),
+            first_goal=False,
+            budget=200_000,
+        )
+
+    def root(self) -> Route:
+        return (self.start, 0, (self.start,))
+
+    def key(self, state: Route) -> tuple[str, ...]:
+        return state[2]
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        u, g, route = state
+        out = []
+        self.work += len(self.adj[u])
+        for v, w in sorted(self.adj[u].items()):
+            if v in route or (bound is not None and g + w >= bound):
+                continue
+            out.append(((u, v, w), (v, g + w, (*route, v))))
+        scores = [m[0][2] + self.mean_w * self.hops.get(m[1][0], len(self.adj)) for m in out]
+        return ordered(out, scores, rng, policy.noise)
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        u, _, route = state
+        if u != self.goal and all(v in route for v in self.adj[u]):
+            return {"stuck": u}
+        return None
+
+    def is_goal(self, state: Any) -> bool:
+        return state[0] == self.goal
+
+    def cost(self, state: Any) -> float:
+        return float(state[1])
+
+    def encode(self, state: Any) -> Any:
+        return [state[0], state[1], list(state[2])]
+
+    def decode(self, data: Any) -> Any:
+        return (str(data[0]), int(data[1]), tuple(data[2]))
+
+    def encode_move(self, move: Any) -> Any:
+        return list(move)
+
+    def intro(self, root: Any) -> list[str]:
+        return [
+            f"I search routes from {self.start} depth-first, trying cheap edges towards it first, keep the cheapest route to {self.goal} found so far, and cut any partial route that already costs as much."
+        ]
+
+    @staticmethod
+    def _back(depth: int) -> str:
+        return "go back to the start" if depth <= 0 else f"go back to step {depth}"
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        u, v, w = move
+        body = f"step {depth}: {u} -> {v}, cost {parent[1]} + {w} = {child[1]}."
+        if child[0] == self.goal:
+            body += f" That reaches {self.goal}: {' -> '.join(child[2])} costs {child[1]}, the best so far."
+        if node.revisit:
+            return f"{'Alternatively, back' if alt else 'Back'} to {body[:-1]}, a line I left unfinished."
+        return f"Alternatively, {body}" if alt else body[0].upper() + body[1:]
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        back = self._back(node.depth - 1)
+        route = " -> ".join(node.state[2])
+        if node.outcome == "dead":
+            return f"Wait, every neighbour of {node.state[0]} is already on this route: a dead end. Let me {back}."
+        if node.outcome == "exhausted":
+            if node.bound is None:
+                return f"Wait, no way on from {route} reaches {self.goal}. Let me {back}."
+            return f"Wait, nothing through {route} beats {node.bound:g}: every way on costs as much or more. Let me {back}."
+        return f"Hmm, {node.nodes} partial routes from {route} and nothing better yet. I leave this line for now and {back}."
+
+    def short(self, node: Node) -> str:
+        route = " -> ".join(node.state[2])
+        if node.outcome == "dead":
+            return f"{route} (a dead end)"
+        return f"{route} (nothing beats {node.bound:g})" if node.bound is not None else f"{route} (no way on)"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + "."
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        answer = " -> ".join(goal[2])
+        return f"Nothing beats {goal[1]}, so the cheapest route is {answer}.", answer
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        if found.goal is not None:
+            answer = " -> ".join(found.goal.state[2])
+            return (
+                f"I have used my budget of {found.nodes} partial routes; the best route I have is {answer}, cost {found.goal.state[1]}, so I go with it.",
+                answer,
+            )
+        route = list(line[-1].state[2])
+        if route[-1] != self.goal:
+            route.append(self.goal)
+        answer = " -> ".join(route)
+        return (
+            f"I have used my budget of {found.nodes} partial routes without reaching {self.goal}; my guess is {answer}.",
+            answer,
+        )
 
 
 FAMILIES.register(ShortestPath.name, ShortestPath())

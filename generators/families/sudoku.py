@@ -8,20 +8,28 @@ back as a clue, so the final puzzle is unique (it may keep a few more clues than
 
 The answer (kind "exact") is the solved grid as 81 digits, row by row, no separators.
 
-The solver propagates naked singles (a cell with one candidate) and hidden singles (a digit with
-one place in a row, column or box), and guesses on the cell with fewest candidates when stuck
-(depth-first). Guesses that fail are real dead ends. When more wrong branches are asked, it tries
-a wrong candidate at some step and follows the singles it forces to a contradiction.
+The solver (`reasonmill.generators.search`) propagates naked singles (a cell with one candidate)
+and hidden singles (a digit with one place in a row, column or box), and guesses on the cell with
+fewest candidates when stuck (depth-first). A dead end is a guess it made and undid: the singles
+it forced end in a contradiction (named), or every way on from it fails, or it gave up on it
+after its patience. The backtrack knob sets the policy: cell and digit-order noise, patience,
+and a hasty solver that guesses on a two-candidate cell before placing every single (so even
+grids singles alone solve get real wrong guesses). Errors of the fallible teacher: a search
+stopped at its budget (open cells filled with first candidates) or a misread clue.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from pydantic import Field, field_validator
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 CLUES = {1: 46, 2: 38, 3: 32, 4: 28, 5: 25}
@@ -54,7 +62,7 @@ class SudokuParams(FamilyParams):
         return v
 
 
-def cell(i: int) -> str:
+def cell_name(i: int) -> str:
     """Cell name, r3c5 style."""
     return f"r{ROW[i] + 1}c{COL[i] + 1}"
 
@@ -93,13 +101,22 @@ class Board:
         self.cols[COL[i]] &= b
         self.boxes[BOX[i]] &= b
 
-    def propagate(self, log: list[tuple[int, int, str]] | None, placed: list[int]) -> bool:
-        """Place naked and hidden singles until none is left; False on a contradiction.
+    def propagate(
+        self,
+        log: list[tuple[int, int, str]] | None,
+        placed: list[int],
+        limit: int | None = None,
+        naked_only: bool = False,
+    ) -> bool:
+        """Place naked and hidden singles until none is left (or `limit` placements are made);
+        False on a contradiction.
 
         Every placement is appended to `placed` (for undo) and, with `log`, as (cell, digit, why).
         """
         g = self.g
         while True:
+            if limit is not None and len(placed) >= limit:
+                return True
             progress = False
             self.scans += 1
             for i in range(81):
@@ -110,6 +127,8 @@ class Board:
                             log.append((i, 0, "no candidate"))
                         return False
                     if m & (m - 1) == 0:
+                        if limit is not None and len(placed) >= limit:
+                            return True
                         self.place(i, m.bit_length() - 1)
                         placed.append(i)
                         if log is not None:
@@ -117,6 +136,8 @@ class Board:
                         progress = True
             if progress:
                 continue
+            if naked_only:
+                return True
             self.scans += 1
             for u, unit in enumerate(UNITS):
                 once = twice = used = 0
@@ -209,141 +230,243 @@ class Sudoku(Family):
             question=q, answer="".join(map(str, solution)), kind="exact", meta={"spec": {"puzzle": puzzle}}
         )
 
+    @staticmethod
+    def domain(problem: Problem, rng: random.Random | None = None, hasty: float = 0.0) -> SudokuDomain:
+        """The search domain of a problem's spec (`hasty`: see `SudokuDomain`)."""
+        return SudokuDomain(problem.meta["spec"]["puzzle"], rng, hasty)
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        puzzle = problem.meta["spec"]["puzzle"]
-        board = Board(puzzle)
-        steps: list[tuple[int, int, str]] = []  # the placements of the correct line
-        dead: list[
-            tuple[int, int, int, list[tuple[int, int, str]]]
-        ] = []  # (step, cell, digit, what followed)
-        nodes = [0]
+        policy = SudokuDomain.teacher_policy(backtracks)
+        return search.solve(self.domain(problem, rng, policy.hasty), policy, rng)
 
-        def search() -> bool:
-            log: list[tuple[int, int, str]] = []
-            placed: list[int] = []
-            ok = board.propagate(log, placed)
-            nodes[0] += 1 + len(placed)
-            if ok:
-                empties = [i for i in range(81) if board.g[i] == 0]
-                if not empties:
-                    steps.extend(log)
-                    return True
-                best = min(empties, key=lambda i: board.cand(i).bit_count())
-                m = board.cand(best)
-                while m:
-                    bit = m & -m
-                    m ^= bit
-                    d = bit.bit_length() - 1
-                    board.place(best, d)
-                    mark = len(steps)
-                    steps.extend(log)
-                    steps.append((best, d, "guess"))
-                    if search():
-                        return True
-                    failed = steps[mark + len(log) + 1 :]
-                    dead.append((mark + len(log), best, d, failed))
-                    del steps[mark:]
-                    board.unplace(best)
-            for i in reversed(placed):
-                board.unplace(i)
-            return False
-
-        search()
-        path = [
-            f"The grid has {sum(1 for d in puzzle if d)} clues. I place singles: a cell with one candidate, or a digit with one place in a row, column or box; when stuck I guess."
-        ]
-        for i, d, why in steps:
-            reason = (
-                "its only candidate"
-                if why == "naked"
-                else f"the only place for {d} in {why[10:]}"
-                if why.startswith("hidden")
-                else "a guess among its candidates"
-            )
-            path.append(f"{cell(i)} = {d} ({reason}).")
-        answer = "".join(str(d) for d in board.g)
-        path.append(f"Every cell is filled and consistent: {answer}.")
-
-        picks = rng.sample(dead, min(backtracks, len(dead)))
-        detours = [
-            detour(k, f"guess {cell(i)} = {d}.", *self._follow(after), reason="that's a contradiction.")
-            for k, i, d, after in sorted(picks)
-        ]
-        tried = {(i, d) for _, i, d, _ in picks}
-        for k in spread(rng, backtracks - len(detours), len(path) - 2):
-            found = self._wrong_try(puzzle, steps[:k], answer, rng, tried)
-            while found is None and k > 0:  # near the end no wrong candidate is left: step back
-                k //= 2
-                found = self._wrong_try(puzzle, steps[:k], answer, rng, tried)
-            if found:
-                i, d, log = found
-                tried.add((i, d))
-                nodes[0] += len(log)
-                detours.append(
-                    detour(
-                        k,
-                        f"put {d} in {cell(i)}; it is still a candidate there.",
-                        *self._follow(log),
-                        reason="that's a contradiction.",
-                    )
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the search stopped before the grid is complete, filling the rest with first
+        candidates; "misread": one clue read as another digit, solved as read."""
+        policy = SudokuDomain.teacher_policy(backtracks)
+        for kind in kinds:
+            if kind == "budget":
+                seed = rng.random()
+                full = search.solve(
+                    self.domain(problem, random.Random(seed), policy.hasty), policy, random.Random(seed)
                 )
-        return finish(path, detours, answer, nodes[0] + board.scans)
-
-    @staticmethod
-    def _follow(log: list[tuple[int, int, str]]) -> list[str]:
-        forced = [f"{cell(i)} = {d}" for i, d, _ in log if d][:4]
-        end = log[-1] if log and log[-1][1] == 0 else None
-        text = (
-            (
-                "That forces "
-                + ", ".join(forced)
-                + (" and more" if len([x for x in log if x[1]]) > 4 else "")
-                + ". "
-            )
-            if forced
-            else ""
-        )
-        if end is not None:
-            text += (
-                f"Then {cell(end[0])} has no candidate left."
-                if end[2] == "no candidate"
-                else f"Then {end[2]}."
-            )
-        else:
-            text += "Every way on from there fails."
-        return [text]
-
-    @staticmethod
-    def _wrong_try(
-        puzzle: list[int], done: list[tuple[int, int, str]], answer: str, rng: random.Random, tried: set
-    ) -> tuple[int, int, list] | None:
-        """A wrong candidate at the state after `done` whose singles reach a contradiction."""
-        state = list(puzzle)
-        for i, d, _ in done:
-            state[i] = d
-        base = Board(state)
-        empties = [i for i in range(81) if state[i] == 0]
-        rng.shuffle(empties)
-        attempts = 0
-        for i in empties:
-            m = base.cand(i) & ~(1 << int(answer[i]))
-            while m and attempts < 40:
-                bit = m & -m
-                m ^= bit
-                d = bit.bit_length() - 1
-                if (i, d) in tried:
+                if full.meta["visits"] and len(full.meta["visits"]) < 3:
                     continue
-                attempts += 1
-                board = Board(state)
-                board.place(i, d)
-                log: list[tuple[int, int, str]] = []
-                if not board.propagate(log, []):
-                    return i, d, log
-                sols: list[list[int]] = []
-                count_solutions(board, 1, sols, [0])  # no contradiction by singles: search it out
-                if not sols:
-                    return i, d, log
+                r2 = random.Random(seed)
+                cut = replace(policy, budget=rng.randint(1, len(full.meta["visits"]) - 1))
+                run = search.solve(self.domain(problem, r2, policy.hasty), cut, r2)
+            elif kind == "misread":
+                puzzle = list(problem.meta["spec"]["puzzle"])
+                clues = [i for i, d in enumerate(puzzle) if d]
+                i = rng.choice(clues)
+                puzzle[i] = rng.choice([d for d in range(1, 10) if d != puzzle[i]])
+                dom = SudokuDomain(puzzle, rng, policy.hasty)
+                run = search.solve(dom, policy, rng)
+                run.meta["misread"] = {"cell": i, "digit": puzzle[i]}
+            else:
+                continue
+            if run.answer != problem.answer:
+                run.meta["error"] = {"kind": kind}
+                return run
         return None
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return search.resume(
+            self.domain(problem, rng), records, rng, Policy(noise=0.5, budget=budget or 5_000)
+        )
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Naked singles only (no hidden singles) and guesses in a random cell and digit order,
+        `STUDENT_BUDGET` grids at most."""
+        dom = SudokuDomain(problem.meta["spec"]["puzzle"], rng, naked_only=True)
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
+
+
+STUDENT_BUDGET = 3  # grids (guesses) the offline student may try
+
+
+class SudokuState(NamedTuple):
+    """A grid after a guess and the singles it forced: `log` the placements (cell, digit, why)
+    made on entering, `contra` the contradiction found (cell, why), if any."""
+
+    grid: tuple[int, ...]
+    log: tuple[tuple[int, int, str], ...] = ()
+    contra: tuple[int, str] | None = None
+
+
+def _why(why: str, d: int) -> str:
+    if why == "naked":
+        return "its only candidate"
+    if why.startswith("hidden"):
+        return f"the only place for {d} in {why[10:]}"
+    return why
+
+
+def _digits(mask: int) -> list[int]:
+    return [d for d in range(1, 10) if mask >> d & 1]
+
+
+class SudokuDomain(Domain):
+    """Singles propagation with depth-first guessing on one cell at a time.
+
+    `hasty` is the chance that, after a guess (or at the start), the solver stops placing singles
+    after a few and guesses again on a cell with two candidates: an impatient solver whose extra
+    guesses are real wrong turns even on grids singles alone would solve. The reviser and the
+    student are never hasty.
+    """
+
+    unit = "grids"
+
+    def __init__(
+        self,
+        puzzle: list[int],
+        rng: random.Random | None = None,
+        hasty: float = 0.0,
+        naked_only: bool = False,
+    ) -> None:
+        self.puzzle, self.rng, self.hasty, self.naked_only = (
+            list(puzzle),
+            rng or random.Random(0),
+            hasty,
+            naked_only,
+        )
+        self.work = 0
+
+    @staticmethod
+    def teacher_policy(backtracks: int) -> Policy:
+        """The teacher's policy for a backtrack knob value."""
+        if backtracks <= 0:
+            return Policy(budget=50_000)
+        return Policy(
+            noise=min(1.0, 0.25 * backtracks),
+            patience=max(2, 8 // backtracks),
+            hasty=min(0.8, 0.3 * backtracks),
+            budget=50_000,
+        )
+
+    def policy(self, backtracks: int) -> Policy:
+        return self.teacher_policy(backtracks)
+
+    def _settle(
+        self, grid: tuple[int, ...] | list[int], cell: int | None = None, digit: int = 0
+    ) -> SudokuState:
+        board = Board(list(grid))
+        if cell is not None:
+            board.place(cell, digit)
+        limit = self.rng.randint(0, 3) if self.hasty and self.rng.random() < self.hasty else None
+        log: list[tuple[int, int, str]] = []
+        ok = board.propagate(log, [], limit, self.naked_only)
+        self.work += board.scans
+        contra = None
+        if not ok:
+            i, _, why = log.pop()
+            contra = (i, f"{cell_name(i)} has no candidate left" if why == "no candidate" else why)
+        else:
+            empty = next((i for i in range(81) if board.g[i] == 0 and board.cand(i) == 0), None)
+            if empty is not None:
+                contra = (empty, f"{cell_name(empty)} has no candidate left")
+        return SudokuState(tuple(board.g), tuple(log), contra)
+
+    def root(self) -> SudokuState:
+        return self._settle(self.puzzle)
+
+    def key(self, state: SudokuState) -> tuple[int, ...]:
+        return state.grid
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        board = Board(list(state.grid))
+        empties = [(board.cand(i).bit_count(), i) for i in range(81) if state.grid[i] == 0]
+        if not empties:
+            return
+        pairs = [x for x in empties if x[0] >= 2]
+        pool = pairs if pairs and any(c == 1 for c, _ in empties) else empties
+        cells = ordered([i for _, i in pool], [c + i / 100 for c, i in pool], rng, policy.noise)
+        cell = cells[0]
+        digits = _digits(board.cand(cell))
+        for d in ordered(digits, [float(d) for d in digits], rng, policy.noise):
+            yield (cell, d), self._settle(state.grid, cell, d)
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        return None if state.contra is None else {"cell": state.contra[0], "why": state.contra[1]}
+
+    def is_goal(self, state: Any) -> bool:
+        return state.contra is None and 0 not in state.grid
+
+    def encode(self, state: Any) -> Any:
+        return {"g": "".join(map(str, state.grid)), "x": list(state.contra) if state.contra else None}
+
+    def decode(self, data: Any) -> Any:
+        return SudokuState(tuple(int(c) for c in data["g"]), (), tuple(data["x"]) if data.get("x") else None)
+
+    def encode_move(self, move: Any) -> Any:
+        return list(move)
+
+    def intro(self, root: Any) -> list[str]:
+        return [
+            f"The grid has {sum(1 for d in self.puzzle if d)} clues. I place singles: a cell with one candidate, or a digit with one place in a row, column or box; when stuck I guess."
+        ]
+
+    def root_notes(self, root: Any) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{cell_name(i)} = {d} ({_why(w, d)}).", {"cell": i, "digit": d}) for i, d, w in root.log]
+
+    def notes(self, parent: Any, move: Any, child: Any) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{cell_name(i)} = {d} ({_why(w, d)}).", {"cell": i, "digit": d}) for i, d, w in child.log]
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        i, d = move
+        cands = _digits(Board(list(parent.grid)).cand(i))
+        if node.revisit:
+            text = f"{'Alternatively, back' if alt else 'Back'} to {cell_name(i)} = {d}, a guess I left unfinished."
+        elif alt:
+            text = f"Alternatively, {cell_name(i)} = {d}."
+        else:
+            singles = any(
+                Board(list(parent.grid)).cand(j).bit_count() == 1 for j in range(81) if parent.grid[j] == 0
+            )
+            lead = "Before placing the remaining singles, I guess" if singles else "Stuck, I guess"
+            text = f"{lead} {cell_name(i)} = {d} (candidates {', '.join(map(str, cands))})."
+        if node.outcome in ("dead", "exhausted", "gave_up") and child.log:
+            forced = [f"{cell_name(c)} = {v}" for c, v, _ in child.log]
+            more = f" and {len(forced) - 4} more" if len(forced) > 4 else ""
+            text += " That forces " + ", ".join(forced[:4]) + more + "."
+        return text
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        i, d = node.move
+        if node.outcome == "dead":
+            return f"Wait, then {node.reason['why']}. So {cell_name(i)} = {d} is wrong. Let me go back to the grid before that guess."
+        if node.outcome == "exhausted":
+            return f"Wait, every way on from {cell_name(i)} = {d} fails ({node.nodes} grids). Let me go back to the grid before that guess."
+        return f"Hmm, {node.nodes} grids under {cell_name(i)} = {d} and no solution yet. I leave this guess for now and go back to the grid before it."
+
+    def short(self, node: Node) -> str:
+        i, d = node.move
+        why = node.reason["why"] if node.outcome == "dead" else f"every way on fails ({node.nodes} grids)"
+        return f"{cell_name(i)} = {d} ({why})"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + ". None of them works."
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        answer = "".join(map(str, goal.grid))
+        return f"Every cell is filled and consistent: {answer}.", answer
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        grid = list(next((n.state for n in reversed(line) if n.state.contra is None), line[0].state).grid)
+        board = Board(grid)
+        for i in range(81):
+            if grid[i] == 0:
+                m = board.cand(i)
+                grid[i] = _digits(m)[0] if m else 1
+        answer = "".join(map(str, grid))
+        why = (
+            f"I have used my budget of {found.nodes} grids" if found.stopped else "Every branch I tried fails"
+        )
+        return f"{why}; I fill the open cells with their first candidates: {answer}.", answer
 
 
 FAMILIES.register(Sudoku.name, Sudoku())

@@ -7,18 +7,25 @@ unique: each new clue is one the current clues' second solution breaks, so few a
 question asks who has one value (e.g. "Who keeps the fish?"); the answer (kind "exact") is that
 owner's name, e.g. "Carol".
 
-The solver is constraint propagation over the house domains of every value (clues, one value per
-house per attribute, the only house left for a value) with depth-first guessing when stuck.
-Each value it pins down is a narrated step; failed guesses are real dead ends, and when more
-wrong branches are asked it puts a value in a wrong house and propagates to the contradiction.
+The solver (`reasonmill.generators.search`) is constraint propagation over the house domains of
+every value (clues, one value per house per attribute, the only house left for a value) with
+depth-first guessing when stuck. Each value it pins down is a narrated step; a dead end is a
+guess it made and undid (what broke is named, or every way on from it failed, or it gave up on
+it after its patience). The backtrack knob sets the policy: value and house-order noise,
+patience, and a hasty solver that guesses again after a single propagation pass. Errors of the
+fallible teacher: a search stopped at its budget, or a misread clue.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from typing import Any, NamedTuple
 
-from reasonmill.generators.base import Family, FamilyParams, SolverRun, detour, finish, spread
+from reasonmill.generators import search
+from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun
 from reasonmill.generators.registry import FAMILIES
+from reasonmill.generators.search import Domain, Node, Policy, ordered
 from reasonmill.records import Problem
 
 LEVELS = {1: (3, 2), 2: (3, 3), 3: (4, 3), 4: (4, 4), 5: (5, 4)}  # (houses, attributes)
@@ -52,9 +59,17 @@ class Puzzle:
         a, i = divmod(v, self.n)
         return PHRASE[self.attrs[a]].format(v=self.values[a][i])
 
-    def propagate(self, dom: list[int], log: list[tuple[int, str]] | None) -> int:
-        """Narrow `dom` in place until nothing changes; returns passes made, or -1 on a contradiction."""
+    def propagate(
+        self,
+        dom: list[int],
+        log: list[tuple[int, str]] | None,
+        max_passes: int | None = None,
+        weak: bool = False,
+    ) -> int:
+        """Narrow `dom` in place until nothing changes (or `max_passes` passes are made); returns
+        passes made, or -1 on a contradiction (`self.why` then says what broke)."""
         n, full, passes = self.n, self.full, 0
+        self.why = ""
         fixed = [d & (d - 1) == 0 for d in dom]
         start = sum(d.bit_count() for d in dom)
         while True:
@@ -86,17 +101,20 @@ class Puzzle:
                             if w != v:
                                 dom[w] &= ~dom[v]
                 self._note(dom, fixed, log, f"each house has one {self.attrs[a]}")
-                for h in range(n):  # a house only one value can take
+                for h in range(n) if not weak else ():  # a house only one value can take
                     bit = 1 << h
                     holders = [v for v in group if dom[v] & bit]
                     if not holders:
+                        self.why = f"no {self.attrs[a]} is left for house {h + 1}"
                         return -1
                     if len(holders) == 1:
                         dom[holders[0]] = bit
                 self._note(dom, fixed, log, f"it is the only {self.attrs[a]} left for that house")
-            if any(d == 0 for d in dom):
+            empty = next((v for v, d in enumerate(dom) if d == 0), None)
+            if empty is not None:
+                self.why = f"{self.label(empty)} has no house left"
                 return -1
-            if dom == before:
+            if dom == before or (max_passes is not None and passes >= max_passes):
                 self.eliminated += start - sum(d.bit_count() for d in dom)
                 return passes
 
@@ -160,6 +178,227 @@ def _true_clues(rng: random.Random, n: int, nv: int, house: list[int], other: li
     return [c for c in out for _ in range(weights[c[0]])]
 
 
+STUDENT_BUDGET = 3  # states (guesses) the offline student may try
+
+
+class ZebraState(NamedTuple):
+    """House domains after a guess and what it forced: `log` the values pinned on entering
+    (value, why), `contra` what broke, if anything."""
+
+    dom: tuple[int, ...]
+    log: tuple[tuple[int, str], ...] = ()
+    contra: str | None = None
+
+
+class ZebraDomain(Domain):
+    """Propagation over house domains with depth-first guessing on one value at a time.
+    `hasty`: the chance that after a guess the solver makes one propagation pass only before
+    guessing again (an impatient solver; the reviser and the student are never hasty)."""
+
+    unit = "states"
+
+    def __init__(
+        self, spec: dict[str, Any], rng: random.Random | None = None, hasty: float = 0.0, weak: bool = False
+    ) -> None:
+        self.spec, self.weak = spec, weak
+        self.pz = Puzzle(spec["n"], spec["values"], spec["attrs"], [tuple(c) for c in spec["clues"]])
+        self.rng, self.hasty = rng or random.Random(0), hasty
+        self.work = 0
+
+    @staticmethod
+    def teacher_policy(backtracks: int) -> Policy:
+        """The teacher's policy for a backtrack knob value."""
+        if backtracks <= 0:
+            return Policy(budget=50_000)
+        return Policy(
+            noise=min(1.0, 0.25 * backtracks),
+            patience=max(2, 8 // backtracks),
+            hasty=min(0.6, 0.25 * backtracks),
+            budget=50_000,
+        )
+
+    def policy(self, backtracks: int) -> Policy:
+        return self.teacher_policy(backtracks)
+
+    def _settle(self, dom: tuple[int, ...] | list[int]) -> ZebraState:
+        work = list(dom)
+        log: list[tuple[int, str]] = []
+        hasty = self.hasty and self.rng.random() < self.hasty
+        before = self.pz.eliminated
+        passes = self.pz.propagate(work, log, 1 if hasty else None, self.weak)
+        self.work += max(passes, 0) + self.pz.eliminated - before
+        return ZebraState(tuple(work), tuple(log), self.pz.why if passes < 0 else None)
+
+    def root(self) -> ZebraState:
+        return self._settle([self.pz.full] * self.pz.nv)
+
+    def key(self, state: ZebraState) -> tuple[int, ...]:
+        return state.dom
+
+    def moves(self, state: Any, rng: random.Random, policy: Policy, bound: float | None) -> Any:
+        open_ = [v for v in range(self.pz.nv) if state.dom[v] & (state.dom[v] - 1)]
+        if not open_:
+            return
+        v = ordered(open_, [state.dom[v].bit_count() + v / 100 for v in open_], rng, policy.noise)[0]
+        houses = [h for h in range(self.pz.n) if state.dom[v] >> h & 1]
+        for h in ordered(houses, [float(h) for h in houses], rng, policy.noise):
+            trial = list(state.dom)
+            trial[v] = 1 << h
+            yield (v, h), self._settle(trial)
+
+    def _broken(self, dom: tuple[int, ...]) -> str | None:
+        """With every value pinned (possibly after a hasty single pass): the clue or rule the
+        assignment breaks, else None."""
+        if not all(d and d & (d - 1) == 0 for d in dom):
+            return None
+        house = [d.bit_length() - 1 for d in dom]
+        n = self.pz.n
+        for a in range(len(self.pz.attrs)):
+            if len(set(house[a * n : a * n + n])) < n:
+                return f"two {self.pz.attrs[a]}s share a house"
+        for k, c in enumerate(self.pz.clues):
+            kind, x = c[0], c[1]
+            ok = (
+                house[x] == c[2]
+                if kind == "at"
+                else house[x] != c[2]
+                if kind == "not"
+                else house[x] == house[c[2]]
+                if kind == "same"
+                else house[x] + 1 == house[c[2]]
+                if kind == "left"
+                else abs(house[x] - house[c[2]]) == 1
+            )
+            if not ok:
+                return f"clue {k + 1} is broken"
+        return None
+
+    def dead(self, state: Any) -> dict[str, Any] | None:
+        if state.contra is not None:
+            return {"why": state.contra}
+        broken = self._broken(state.dom)
+        return None if broken is None else {"why": broken}
+
+    def is_goal(self, state: Any) -> bool:
+        return (
+            state.contra is None
+            and all(d and d & (d - 1) == 0 for d in state.dom)
+            and self._broken(state.dom) is None
+        )
+
+    def encode(self, state: Any) -> Any:
+        return {"dom": list(state.dom), "x": state.contra}
+
+    def decode(self, data: Any) -> Any:
+        return ZebraState(tuple(int(d) for d in data["dom"]), (), data.get("x"))
+
+    def encode_move(self, move: Any) -> Any:
+        return list(move)
+
+    def _label(self, v: int) -> str:
+        t = self.pz.label(v)
+        return t[0].upper() + t[1:]
+
+    def intro(self, root: Any) -> list[str]:
+        return [
+            f"I track which houses each value can still be in, apply the {len(self.pz.clues)} clues and the one-per-house rule, and guess only when stuck."
+        ]
+
+    def _pinned(self, state: ZebraState) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for v, why in state.log:
+            d = state.dom[v]
+            if d and d & (d - 1) == 0:
+                out.append(
+                    (
+                        f"{self._label(v)} is in house {d.bit_length()} ({why}).",
+                        {"value": v, "house": d.bit_length() - 1},
+                    )
+                )
+        return out
+
+    def root_notes(self, root: Any) -> list[tuple[str, dict[str, Any]]]:
+        return self._pinned(root)
+
+    def notes(self, parent: Any, move: Any, child: Any) -> list[tuple[str, dict[str, Any]]]:
+        return self._pinned(child)
+
+    def enter_text(self, parent: Any, move: Any, child: Any, depth: int, alt: bool, node: Node) -> str:
+        v, h = move
+        what = f"{self.pz.label(v)} is in house {h + 1}"
+        if node.revisit:
+            text = f"{'Alternatively, back' if alt else 'Back'} to {what}, a guess I left unfinished."
+        elif alt:
+            text = f"Alternatively, {what}."
+        else:
+            houses = [str(k + 1) for k in range(self.pz.n) if parent.dom[v] >> k & 1]
+            settled = list(parent.dom)
+            stuck = (
+                parent.contra is None
+                and self.pz.propagate(settled, None) >= 0
+                and tuple(settled) == parent.dom
+            )
+            lead = "Stuck, I guess" if stuck else "Before making every deduction, I guess"
+            text = f"{lead} {what} (it can be in houses {', '.join(houses)})."
+        if node.outcome in ("dead", "exhausted", "gave_up") and child.log:
+            pinned = [
+                f"{self.pz.label(w)} in house {child.dom[w].bit_length()}"
+                for w, _ in child.log
+                if child.dom[w] and child.dom[w] & (child.dom[w] - 1) == 0
+            ]
+            if pinned:
+                more = f" and {len(pinned) - 3} more" if len(pinned) > 3 else ""
+                text += " That puts " + ", ".join(pinned[:3]) + more + "."
+        return text
+
+    def fail_text(self, node: Node, parent: Any) -> str:
+        v, h = node.move
+        what = f"{self.pz.label(v)} in house {h + 1}"
+        if node.outcome == "dead":
+            return f"Wait, then {node.reason['why']}. So {what} is wrong here. Let me go back to the state before that guess."
+        if node.outcome == "exhausted":
+            return f"Wait, every way on from {what} breaks a clue ({node.nodes} states). Let me go back to the state before that guess."
+        return f"Hmm, {node.nodes} states under {what} and no solution yet. I leave this guess for now and go back to the state before it."
+
+    def short(self, node: Node) -> str:
+        v, h = node.move
+        why = (
+            node.reason["why"]
+            if node.outcome == "dead"
+            else f"every way on breaks a clue ({node.nodes} states)"
+        )
+        return f"{self.pz.label(v)} in house {h + 1} ({why})"
+
+    def group_text(self, nodes: list[Node], parent: Any, depth: int) -> str:
+        return "Hmm, I also try " + "; ".join(self.short(n) for n in nodes) + ". None of them works."
+
+    def _owner(self, dom: tuple[int, ...]) -> tuple[int, str]:
+        t = self.spec["target"]
+        house = (dom[t] & -dom[t]).bit_length() - 1 if dom[t] else 0
+        names = [w for w in range(self.pz.n) if dom[w] >> house & 1] or [0]
+        return house, self.spec["values"][0][names[0]]
+
+    def conclude(self, goal: Any) -> tuple[str, str]:
+        house, owner = self._owner(goal.dom)
+        return (
+            f"{self._label(self.spec['target'])} is in house {house + 1}, where {owner} lives. The answer is {owner}.",
+            owner,
+        )
+
+    def guess(self, found: search.Search, line: list[Node]) -> tuple[str, str]:
+        state = next((n.state for n in reversed(line) if n.state.contra is None), line[0].state)
+        house, owner = self._owner(state.dom)
+        why = (
+            f"I have used my budget of {found.nodes} states"
+            if found.stopped
+            else "Every branch I tried breaks a clue"
+        )
+        return (
+            f"{why}. {self._label(self.spec['target'])} may be in house {house + 1}, and {owner} may live there, so I answer {owner}.",
+            owner,
+        )
+
+
 class Zebra(Family):
     """Einstein-style houses puzzle; answer is the owner of a value."""
 
@@ -202,79 +441,70 @@ class Zebra(Family):
         }
         return Problem(question=q, answer=owner, kind="exact", meta={"spec": spec})
 
+    @staticmethod
+    def domain(
+        problem: Problem,
+        spec: dict[str, Any] | None = None,
+        rng: random.Random | None = None,
+        hasty: float = 0.0,
+    ) -> ZebraDomain:
+        """The search domain of a problem's spec (or of `spec`, a misread copy)."""
+        return ZebraDomain(spec or problem.meta["spec"], rng, hasty)
+
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        s = problem.meta["spec"]
-        pz = Puzzle(s["n"], s["values"], s["attrs"], [tuple(c) for c in s["clues"]])
-        dead: list[tuple[int, int, int, list[tuple[int, str]]]] = []
-        log: list[tuple[int, str]] = []
-        nodes = [0]
+        policy = ZebraDomain.teacher_policy(backtracks)
+        return search.solve(self.domain(problem, rng=rng, hasty=policy.hasty), policy, rng)
 
-        def run(dom: list[int]) -> list[int] | None:
-            mark = len(log)
-            passes = pz.propagate(dom, log)
-            nodes[0] += 1 + max(passes, 0)
-            if passes < 0:
-                return None
-            open_ = [v for v in range(pz.nv) if dom[v] & (dom[v] - 1)]
-            if not open_:
-                return dom
-            v = min(open_, key=lambda v: dom[v].bit_count())
-            m = dom[v]
-            while m:
-                bit = m & -m
-                m ^= bit
-                trial = list(dom)
-                trial[v] = bit
-                log.append((v, "guess"))
-                here = len(log)
-                got = run(trial)
-                if got:
-                    return got
-                dead.append((here - 1, v, bit.bit_length() - 1, log[here:]))
-                del log[here - 1 :]
-            del log[mark:]
-            return None
+    def solve_wrong(
+        self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
+    ) -> SolverRun | None:
+        """Errors: "budget": the search stopped early, guessing the target's house; "misread": one clue
+        read wrongly (another house, or the two sides swapped), solved as read."""
+        policy = ZebraDomain.teacher_policy(backtracks)
+        spec = problem.meta["spec"]
+        for kind in kinds:
+            if kind == "budget":
+                seed = rng.random()
+                r1 = random.Random(seed)
+                full = search.solve(self.domain(problem, rng=r1, hasty=policy.hasty), policy, r1)
+                if len(full.meta["visits"]) < 3:
+                    continue
+                r2 = random.Random(seed)
+                cut = replace(policy, budget=rng.randint(1, len(full.meta["visits"]) - 1))
+                run = search.solve(self.domain(problem, rng=r2, hasty=policy.hasty), cut, r2)
+            elif kind == "misread":
+                clues = [list(c) for c in spec["clues"]]
+                k = rng.randrange(len(clues))
+                c = clues[k]
+                if c[0] in ("at", "not"):
+                    c[2] = (c[2] + rng.randint(1, spec["n"] - 1)) % spec["n"]
+                elif c[0] == "left":
+                    c[1], c[2] = c[2], c[1]
+                else:
+                    c[0] = "left" if c[0] == "next" else "next"
+                misread = {**spec, "clues": clues}
+                run = search.solve(self.domain(problem, misread, rng, policy.hasty), policy, rng)
+                run.meta["misread"] = {"clue": k}
+            else:
+                continue
+            if run.answer != problem.answer:
+                run.meta["error"] = {"kind": kind}
+                return run
+        return None
 
-        final = run([pz.full] * pz.nv)
-        assert final is not None, "a generated zebra puzzle always has a solution"
-        house = [d.bit_length() - 1 for d in final]
-        path = [
-            f"I track which houses each value can still be in, apply the {len(pz.clues)} clues and the one-per-house rule, and guess only when stuck."
-        ]
-        for v, why in log:
-            path.append(
-                f"{pz.label(v)[0].upper() + pz.label(v)[1:]} is in house {house[v] + 1} ({'a guess' if why == 'guess' else why})."
-            )
-        t = s["target"]
-        owner = s["values"][0][next(v for v in range(pz.n) if house[v] == house[t])]
-        path.append(
-            f"{pz.label(t)[0].upper() + pz.label(t)[1:]} is in house {house[t] + 1}, where {owner} lives. The answer is {owner}."
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return search.resume(
+            self.domain(problem, rng=rng), records, rng, Policy(noise=0.5, budget=budget or 5_000)
         )
 
-        picks = rng.sample(dead, min(backtracks, len(dead)))
-        detours = [
-            detour(k, f"guess {pz.label(v)} is in house {h + 1}.", reason="that leads to a contradiction.")
-            for k, v, h, _ in sorted(picks)
-        ]
-        tried = {(v, h) for _, v, h, _ in picks}
-        wrong = [(v, h) for v in range(pz.nv) for h in range(pz.n) if h != house[v] and (v, h) not in tried]
-        rng.shuffle(wrong)
-        for k, (v, h) in zip(spread(rng, backtracks - len(detours), len(path) - 1), wrong, strict=False):
-            dom = [pz.full] * pz.nv
-            dom[v] = 1 << h
-            sols: list[list[int]] = []
-            stats = [0]
-            pz.search(dom, 1, sols, stats)  # a unique puzzle: any wrong placement has no solution
-            nodes[0] += stats[0]
-            detours.append(
-                detour(
-                    k,
-                    f"put {pz.label(v)} in house {h + 1}.",
-                    f"Following the clues from there ({stats[0]} states), every branch breaks a clue.",
-                    reason=f"{pz.label(v)} cannot be in house {h + 1}.",
-                )
-            )
-        return finish(path, detours, owner, nodes[0] + pz.eliminated)
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Weaker propagation (clues and one value per house, not "the only value left for a
+        house") and guesses in a random order, `STUDENT_BUDGET` states at most."""
+        dom = ZebraDomain(problem.meta["spec"], rng, weak=True)
+        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
+        return run.answer, run.nodes
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:
         """Another owner's name."""

@@ -9,11 +9,14 @@ one with the highest value γ^(steps to go) wins. The loop then moves to the nex
 updated trace and stops when no switch is left, the boundary cap is reached (partial
 Retro-Search) or the rollout token budget is spent.
 
-Revisers: `ProgrammaticReviser` continues the programmatic teacher's solve from any prefix (using
-the per-paragraph `on_path` tags the teacher stores), so the offline build revises its own
-backtracking traces; `LLMReviser` uses any LLM backend's prefix continuation (self mode with the
-teacher's model, weak-to-strong with a smaller one). Verification is passed in as a callable, so
-this package never imports `reasonmill.verifiers`.
+Revisers: `ProgrammaticReviser` rebuilds the solver state from the step records of the prefix
+(`trace.meta["steps"]`: the moves and states told, never the on-path tags) and continues the
+solver's own search from there with its own move order, so the offline build revises its traces
+by real rollouts: a rollout wins only where a continuation of the current line really reaches a
+verified answer sooner (a branch the teacher left too early, an optimality proof after the best
+route), and a real dead end or a caught slip stays. `LLMReviser` uses any LLM backend's prefix
+continuation (self mode with the teacher's model, weak-to-strong with a smaller one).
+Verification is passed in as a callable, so this package never imports `reasonmill.verifiers`.
 
 Modules: `segment` (thoughts and steps), `revisers` (knobs, rollouts, revisers), `loop` (`revise`).
 

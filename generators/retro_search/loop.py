@@ -89,7 +89,7 @@ def revise(
     if trace.verdict is None or not trace.verdict.passed:
         why = "unverified" if trace.verdict is None else f"verdict {trace.verdict.reason}"
         return result(trace, "not_verified", why, [])
-    parts, tags = TraceParts.parse(trace.text), trace.meta.get("on_path")
+    parts, records = TraceParts.parse(trace.text), trace.meta.get("steps")
     verdict, answer, accepted_any, spent, entries = trace.verdict, trace.answer, False, 0, []
     b, stopped = 0, "no_switch_left"
     while True:
@@ -112,7 +112,7 @@ def revise(
             len(parts.paragraphs),
             trace.parent_id,
             verdict,
-            {**trace.meta, "on_path": tags},
+            {**trace.meta, "steps": records},
         )
         rollouts = reviser.rollout(
             record, view, parts.prefix(k), cfg.rollouts_per_boundary, list(cfg.keywords), cfg
@@ -142,6 +142,16 @@ def revise(
         accept = best is not None and best[4] < remaining
         entry: dict[str, Any] = {
             "thought": b,
+            "rollouts_tried": [
+                {
+                    "answer": r.answer,
+                    "steps": len(cand.paragraphs) - k,
+                    "tokens": r.tokens,
+                    "verdict": reasons[i],
+                    **({"note": r.meta["note"]} if r.meta.get("note") else {}),
+                }
+                for i, (r, _, cand) in enumerate(checked)
+            ],
             "paragraph": k,
             "switch": thoughts[b + 1].keyword,
             "accepted": accept,
@@ -160,8 +170,10 @@ def revise(
         if accept:
             _, r, cand, v, _ = best
             parts, verdict, answer, accepted_any = cand, v, r.answer or trace.answer, True
-            if isinstance(tags, list):
-                tags = tags[:k] + list(r.meta.get("on_path", [None] * (len(cand.paragraphs) - k)))
+            if isinstance(records, list):
+                records = records[:k] + list(
+                    r.meta.get("steps") or [{"t": "text"}] * (len(cand.paragraphs) - k)
+                )
             entry["tokens_after"], entry["steps_after"] = count_tokens(cand.join()), len(cand.paragraphs)
         entries.append(entry)
         b += 1
@@ -172,8 +184,9 @@ def revise(
         **trace.meta,
         "retro": {"parent": trace.id, "reviser": reviser.name, "entries": entries, "stopped": stopped},
     }
-    if isinstance(tags, list):
-        meta["on_path"] = tags
+    if isinstance(records, list):
+        meta["steps"] = records
+    meta.pop("on_path", None)  # the solution line of a revision is not known to the reviser
     new = Trace(
         id=content_id(record.id, teacher, trace.id, text),
         text=text,

@@ -1,9 +1,9 @@
 """Retro-Search's revisers: what continues a trace's prefix (the knobs are
 `reasonmill.config.RetroSearchConfig`, the build config's `retro_search` section).
 
-`ProgrammaticReviser` continues the programmatic teacher's current line of search from any prefix
-(using the `on_path` tags the teacher stores); `LLMReviser` uses any LLM backend's prefix
-continuation. Anything with a `name` and a `rollout` method of the `Reviser` shape will do.
+`ProgrammaticReviser` continues the programmatic teacher's own search from the state any prefix
+leaves (rebuilt from the step records the teacher stores, never from on-path tags); `LLMReviser`
+uses any LLM backend's prefix continuation. Anything with a `name` and a `rollout` method of the `Reviser` shape will do.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from reasonmill.config import RetroSearchConfig
 from reasonmill.generators.retro_search.segment import _CLOSE, TraceParts
-from reasonmill.generators.teacher import ANSWER_FORMAT, solve_record
+from reasonmill.generators.teacher import ANSWER_FORMAT, solver_of
 from reasonmill.records import Record, Trace
+from reasonmill.rng import item_rng
 from reasonmill.text import count_tokens
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 class Rollout:
     """A reviser's continuation of a prefix: the text after the prefix, how it finished ("stop" is
     the only finished kind), the tokens it cost, its answer when the reviser knows it, and notes
-    (`on_path` tags of its paragraphs for programmatic rollouts, `error`, `banned_violation`)."""
+    (`steps` records of its paragraphs for programmatic rollouts, `error`, `banned_violation`)."""
 
     text: str
     finish_reason: str = "stop"
@@ -54,27 +55,27 @@ class Reviser(Protocol):
 
 
 class ProgrammaticReviser:
-    """Continues the current line of the programmatic teacher's search instead of switching.
+    """Rolls out by continuing the solver's own search from the state a prefix leaves.
 
-    If the prefix's last paragraph completes step i of the solve's straight line (`on_path` tag i),
-    the rollout tells steps i+1.. of that line and the answer. If it ends inside a detour, the only
-    way on is the switch that abandons it, which is forbidden: the rollout is a dead end with no
-    answer and fails verification. Deterministic, so it returns one rollout whatever `n` is.
+    The trace's step records (`trace.meta["steps"]`, one per paragraph, written by the teacher)
+    are replayed up to the prefix to rebuild the solver state: the stack of states on the current
+    line, the states already ruled out, the value computed so far. The owner of the record (its
+    family, or its composition principle part by part) then continues from there with its own
+    move order (`Family.resume`): the first step goes on from the current state (it may not
+    backtrack or switch), after that the search runs freely to an answer within `budget` states
+    (None: the family's own budget). The reviser never reads the on-path tags, so it does not know
+    which line is correct: a continuation that reaches a wrong answer (a slip carried on) or none
+    (a dead state, the budget spent) fails verification and stays in the provenance.
+
+    `n` rollouts per boundary use `n` move orders drawn from the stream
+    (record id, trace id, seed, boundary, rollout); `noise` is not a knob here: each family's
+    `resume` fixes its own order noise.
     """
 
     name = "programmatic"
 
-    def __init__(self) -> None:
-        # One entry: a record's boundaries and samples are revised one after another.
-        self._last: tuple[str, list[str], str] | None = None
-
-    def _path(self, record: Record, trace: Trace) -> tuple[list[str], str]:
-        # The straight line is a function of the spec alone (randomness only places detours), so a
-        # re-solve without backtracks recovers it; `rollout` checks it against the trace's tags.
-        if self._last is None or self._last[0] != record.id:
-            run = solve_record(record, record.seed, int(trace.meta.get("sample", 0)), 0)
-            self._last = (record.id, run.path, run.answer)
-        return self._last[1], self._last[2]
+    def __init__(self, budget: int | None = None, seed: int | None = None) -> None:
+        self.budget, self.seed = budget, seed
 
     def rollout(
         self,
@@ -85,28 +86,47 @@ class ProgrammaticReviser:
         banned: list[str],
         config: RetroSearchConfig | None = None,
     ) -> list[Rollout]:
-        """One continuation of `prefix` along the current line (see the class docstring)."""
-        tags = trace.meta.get("on_path")
+        """`n` continuations of `prefix` (see the class docstring)."""
+        records = trace.meta.get("steps")
         paras = TraceParts.parse(trace.text).paragraphs
-        if not isinstance(tags, list) or len(tags) != len(paras):
-            return [Rollout("", "error", meta={"error": "trace has no on_path tags matching its paragraphs"})]
-        path, answer = self._path(record, trace)
-        if any(t is not None and (t >= len(path) or path[t] != p) for t, p in zip(tags, paras, strict=True)):
-            return [Rollout("", "error", meta={"error": "trace does not match the solver's straight line"})]
-        k = len(TraceParts.parse(prefix).paragraphs)
-        last = tags[k - 1] if k else -1
-        if last is None:
-            return [Rollout(_CLOSE + "\n\n", meta={"dead_end": True, "on_path": []})]
-        rest = path[last + 1 :]
-        text = "".join(p + "\n\n" for p in rest) + f"{_CLOSE}\n\n{ANSWER_FORMAT.format(answer=answer)}"
-        return [
-            Rollout(
-                text,
-                tokens=count_tokens(text),
-                answer=answer,
-                meta={"on_path": list(range(last + 1, len(path)))},
+        if not isinstance(records, list) or len(records) != len(paras):
+            return [Rollout("", "error", meta={"error": "trace has no step records matching its paragraphs"})]
+        done = TraceParts.parse(prefix).paragraphs
+        k = len(done)
+        if done != paras[:k]:
+            return [Rollout("", "error", meta={"error": "prefix is not a prefix of the trace"})]
+        owner = solver_of(record)
+        seed = (
+            self.seed
+            if self.seed is not None
+            else (config.seed if config and config.seed is not None else record.seed)
+        )
+        out = []
+        for j in range(max(1, n)):
+            rng = item_rng(f"reviser:{record.id}:{trace.id}", seed, k * 1000 + j)
+            cont = owner.resume(record.problem, list(records[:k]), rng, self.budget)
+            if cont.answer is None:
+                out.append(
+                    Rollout(
+                        _CLOSE + "\n\n",
+                        meta={"dead_end": True, "steps": [], "note": cont.note, "nodes": cont.nodes},
+                    )
+                )
+                continue
+            text = (
+                "".join(s.text + "\n\n" for s in cont.steps)
+                + f"{_CLOSE}\n\n{ANSWER_FORMAT.format(answer=cont.answer)}"
             )
-        ]
+            recs = [s.record if s.record is not None else {"t": "text"} for s in cont.steps]
+            out.append(
+                Rollout(
+                    text,
+                    tokens=count_tokens(text),
+                    answer=cont.answer,
+                    meta={"steps": recs, "nodes": cont.nodes, "note": cont.note},
+                )
+            )
+        return out
 
 
 class LLMReviser:
