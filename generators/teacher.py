@@ -41,8 +41,11 @@ class Teacher(Protocol):
 
     name: str
 
-    def traces(self, record: Record, samples: int, backtracks: int, seed: int) -> list[Trace]:
-        """Write `samples` traces for `record`."""
+    def traces(
+        self, record: Record, samples: int, backtracks: int, seed: int, errors: ErrorModel | None = None
+    ) -> list[Trace]:
+        """Write `samples` traces for `record` (`errors`: how often a sample goes wrong, when the
+        teacher can be wrong)."""
         ...
 
 

@@ -140,6 +140,29 @@ def _no_prefixed_backend(section: str, field: str, value: str) -> str:
     return value
 
 
+ERROR_KINDS = ("slip", "budget", "misread")
+
+
+class TeacherErrorsConfig(Strict):
+    """The programmatic teacher's error model: the share of samples that end wrong at each level
+    (index = level - 1; the last value repeats) and the kinds of mistake it may make ("slip": an
+    uncaught arithmetic slip; "budget": a search that stops at its node budget and commits to its
+    best guess; "misread": a clue or number read wrongly). All zeros: an infallible teacher."""
+
+    rate_by_level: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: [0.03, 0.06, 0.09, 0.12, 0.15], min_length=1
+    )
+    kinds: list[str] = Field(default_factory=lambda: list(ERROR_KINDS))
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, v: list[str]) -> list[str]:
+        for i, k in enumerate(v):
+            if k not in ERROR_KINDS:
+                raise ValueError(f"kinds[{i}]: unknown error kind {k!r}; known: {', '.join(ERROR_KINDS)}")
+        return v
+
+
 class DistillConfig(Strict):
     """Trace distillation: the teacher, samples per question and backtracking per level.
 
@@ -156,6 +179,9 @@ class DistillConfig(Strict):
     backtracks_by_level: list[Annotated[int, Field(ge=0, le=100)]] = Field(
         default_factory=lambda: [0, 1, 1, 3, 5], min_length=1
     )
+    # How often, and how, the programmatic teacher is wrong (wrong traces feed verification's
+    # rejections and preference pairs).
+    errors: TeacherErrorsConfig = Field(default_factory=TeacherErrorsConfig)
     temperature: float = Field(default=0.6, ge=0)
     top_p: float = Field(default=0.95, gt=0, le=1)
     max_tokens: int = Field(default=4096, ge=1)
@@ -249,11 +275,13 @@ class VerifyConfig(Strict):
 class StudentConfig(Strict):
     """Empirical difficulty: `k` student samples per record, pass rate and difficulty = 1 - rate.
 
+    The student is the LLM backend named by `backend`, or, without one, the offline student: the
+    families' bounded solvers (a node budget, a random move order, slips by hand), sampled k times.
     With `filter`, records whose pass rate falls outside `band` (inclusive) are rejected as
     `too_easy` / `too_hard` (balanced online filtering keeps [0.2, 0.8] for RL).
     """
 
-    backend: str
+    backend: str | None = None
     k: int = Field(default=8, ge=1, le=256)
     band: tuple[float, float] = (0.2, 0.8)
     filter: bool = False
@@ -276,7 +304,8 @@ class ScoreConfig(Strict):
     dedup: bool = True
     decontaminate: bool = True
     ngram: int = Field(default=13, ge=4)
-    student: StudentConfig | None = None
+    # The student that measures pass rates: the offline one by default; null turns it off.
+    student: StudentConfig | None = Field(default_factory=StudentConfig)
 
 
 class CorpusConfig(Strict):

@@ -1,7 +1,10 @@
 """Trace distillation: the configured teacher writes `samples` traces per record.
 
-The programmatic teacher narrates backtracks by level (`distill.backtracks_by_level`); every
-sample is kept, correct or not, so later stages can use wrong ones for analysis and preferences.
+The programmatic teacher narrates the search it runs, its policy set by level
+(`distill.backtracks_by_level`), and is wrong as often as its error model says
+(`distill.errors`: uncaught slips, searches stopped at their budget, misread clues); every sample
+is kept, correct or not, so verification rejects the wrong ones with reasons and they become the
+rejected side of preference pairs.
 A teacher failure on a record is a `teacher_error` rejection carrying the exception text.
 
 `distill.backend: NAME` makes the LLM backend NAME the teacher
@@ -20,6 +23,7 @@ from typing import Any
 from reasonmill.config import BuildConfig
 from reasonmill.errors import ConfigError
 from reasonmill.generators import TEACHERS
+from reasonmill.generators.errors_model import ErrorModel
 from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
 from reasonmill.generators.llm_tasks.teacher import LLMTeacher, bad_samples_meta, render_teacher
 from reasonmill.llm.types import SamplingParams
@@ -51,6 +55,7 @@ class DistillStage(Stage):
                     f"unknown teacher '{cfg.teacher}'; known: {', '.join(TEACHERS.names())}",
                 )
             self.teacher = TEACHERS.get(cfg.teacher)
+        self.errors = ErrorModel(rate_by_level=tuple(cfg.errors.rate_by_level), kinds=tuple(cfg.errors.kinds))
 
     @classmethod
     def backends(cls, config: BuildConfig) -> list[str]:
@@ -68,7 +73,7 @@ class DistillStage(Stage):
         for rec in records:
             try:
                 rec.traces = self.teacher.traces(
-                    rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed
+                    rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed, errors=self.errors
                 )
             except Exception as exc:
                 yield Rejection(rec, self.name, "teacher_error", f"{type(exc).__name__}: {exc}")

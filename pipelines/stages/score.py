@@ -8,9 +8,11 @@ share a word 13-gram with one (`contaminated`), using only the hashed fingerprin
 `data/`. The dedup table spans all shards (`cross_shard`), so `prepare` computes it once from
 every input shard and stores it beside the stage's markers.
 
-Empirical difficulty (`score.student`): each surviving record gets `k` samples from the student
-backend in one batched call per shard, checked through the build's one checking path (pool, or
-the judge for free-form). `scores["pass_rate"]` = passed / usable samples, where a sample is
+Empirical difficulty (`score.student`, on by default): each surviving record gets `k` samples
+from the student — the offline student (the families' bounded solvers, `reasonmill.generators.
+student`) or, with `backend`, an LLM in one batched call per shard — checked through the build's
+one checking path (pool, or the judge for free-form). A record the offline student has no solver
+for (reasoning-gym items) is "unscored". `scores["pass_rate"]` = passed / usable samples, where a sample is
 usable when its request completed and its check reached a decision (a timeout or a judge error is
 neither right nor wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass rate
 below the band is `too_hard`, above it `too_easy`, and a record with no usable sample `unscored`;
@@ -28,7 +30,8 @@ import pyarrow.parquet as pq
 
 from reasonmill.config import BuildConfig
 from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
-from reasonmill.generators.llm_tasks.student import render_student, sample_students
+from reasonmill.generators.llm_tasks.student import StudentSample, render_student, sample_students
+from reasonmill.generators.student import student_answers
 from reasonmill.ids import text_fingerprint
 from reasonmill.llm.types import SamplingParams
 from reasonmill.pipelines.context import StageContext
@@ -69,7 +72,8 @@ class ScoreStage(Stage):
 
     @classmethod
     def backends(cls, config: BuildConfig) -> list[str]:
-        return [config.score.student.backend] if config.score.student else []
+        st = config.score.student
+        return [st.backend] if st is not None and st.backend else []
 
     @classmethod
     def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
@@ -115,11 +119,14 @@ class ScoreStage(Stage):
         sampling = SamplingParams(
             temperature=st.temperature, top_p=st.top_p, max_tokens=st.max_tokens, seed=self.config.seed
         )
-        samples = (
-            sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling)
-            if records
-            else []
-        )
+        if st.backend is not None:
+            samples = (
+                sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling)
+                if records
+                else []
+            )
+        else:  # the offline student: the families' bounded solvers, k samples each
+            samples = [[StudentSample(t) for t in student_answers(r, st.k, self.config.seed)] for r in records]
         pairs = [
             (rec, smp.text)
             for rec, row in zip(records, samples, strict=True)
