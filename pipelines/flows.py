@@ -108,9 +108,13 @@ def corpus_task(
 
 @flow(name="reasonmill-build", log_prints=False)
 def build_flow(
-    config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None
+    config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None, barrier: bool = False
 ) -> dict[str, Any]:
-    """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard."""
+    """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard.
+
+    `barrier=True` makes every shard of a stage wait for every shard of the stage before (the
+    stage-by-stage schedule; same corpus, kept for comparison — see bench_pipelining.py).
+    """
     config = validate_config(config_json)
     n = runner.num_shards(config)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -127,7 +131,7 @@ def build_flow(
         else:
             cur = [
                 shard_task.submit(
-                    out, config_json, stage_name, k, endpoints, wait_for=[prev[k]] if prev else []
+                    out, config_json, stage_name, k, endpoints, wait_for=(prev if barrier else [prev[k]]) if prev else []
                 )
                 for k in range(n)
             ]
@@ -197,6 +201,7 @@ def run_build(
     task_runner_kind: str = "threads",
     address: str | None = None,
     progress: Callable[[str, int, dict[str, Any]], None] | None = None,
+    barrier: bool = False,
 ) -> dict[str, Any]:
     """Run the build flow in Prefect (ephemeral mode unless PREFECT_API_URL points at a server).
 
@@ -213,7 +218,7 @@ def run_build(
             if progress is not None:
                 progress_hooks.register(key, progress)
             f = build_flow.with_options(task_runner=task_runner(task_runner_kind, workers, address))
-            return f(config.model_dump(mode="json"), key, endpoints)
+            return f(config.model_dump(mode="json"), key, endpoints, barrier)
         finally:
             progress_hooks.unregister(key)
             shard_work.close_contexts(key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +52,39 @@ def _too_large(max_bytes: int) -> TransportError:
     return TransportError("too_large", f"reply body over the {max_bytes:,}-byte limit")
 
 
+async def _collect(
+    status: int, headers: Any, chunks: AsyncIterator[bytes], max_bytes: int, length: int | None = None
+) -> RawReply:
+    """Read a reply body chunk by chunk, refusing it past `max_bytes`; a non-2xx status raises
+    `HTTPStatusError` with the start of the body."""
+    if length is not None and length > max_bytes:
+        raise _too_large(max_bytes)
+    parts, size = [], 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        parts.append(chunk)
+    data = b"".join(parts)
+    hdrs = {k.lower(): v for k, v in headers.items()}
+    if status >= 300:
+        raise HTTPStatusError(status, data[:2000].decode(errors="replace"), hdrs)
+    return RawReply(status, hdrs, data)
+
+
+async def _deadlined(
+    exchange: Awaitable[RawReply], deadline_s: float, connection_errors: tuple[type[BaseException], ...]
+) -> RawReply:
+    """Run one request/reply exchange under a total deadline, mapping failures to `TransportError`."""
+    try:
+        async with asyncio.timeout(deadline_s):
+            return await exchange
+    except TimeoutError:
+        raise TransportError("timeout", f"no complete reply within {deadline_s:g} s") from None
+    except (*connection_errors, OSError) as e:
+        raise TransportError("connection", f"{type(e).__name__}: {e}") from None
+
+
 class AiohttpTransport:
     """aiohttp client session with a connection limit (keep-alive, C-accelerated parsing)."""
 
@@ -68,28 +102,14 @@ class AiohttpTransport:
         self, url: str, body: bytes, headers: dict[str, str], deadline_s: float, max_bytes: int
     ) -> RawReply:
         """See `Transport.post`."""
-        aiohttp = self._aiohttp
-        try:
-            async with asyncio.timeout(deadline_s):
-                async with self._session.post(url, data=body, headers=headers) as r:
-                    length = r.content_length
-                    if length is not None and length > max_bytes:
-                        raise _too_large(max_bytes)
-                    chunks, size = [], 0
-                    async for chunk in r.content.iter_chunked(CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise _too_large(max_bytes)
-                        chunks.append(chunk)
-                    data = b"".join(chunks)
-                    hdrs = {k.lower(): v for k, v in r.headers.items()}
-                    if r.status >= 300:
-                        raise HTTPStatusError(r.status, data[:2000].decode(errors="replace"), hdrs)
-                    return RawReply(r.status, hdrs, data)
-        except TimeoutError:
-            raise TransportError("timeout", f"no complete reply within {deadline_s:g} s") from None
-        except (aiohttp.ClientError, OSError) as e:
-            raise TransportError("connection", f"{type(e).__name__}: {e}") from None
+
+        async def exchange() -> RawReply:
+            async with self._session.post(url, data=body, headers=headers) as r:
+                return await _collect(
+                    r.status, r.headers, r.content.iter_chunked(CHUNK), max_bytes, r.content_length
+                )
+
+        return await _deadlined(exchange(), deadline_s, (self._aiohttp.ClientError,))
 
     async def close(self) -> None:
         """See `Transport.close`."""
@@ -112,25 +132,12 @@ class HttpxTransport:
         self, url: str, body: bytes, headers: dict[str, str], deadline_s: float, max_bytes: int
     ) -> RawReply:
         """See `Transport.post`."""
-        httpx = self._httpx
-        try:
-            async with asyncio.timeout(deadline_s):
-                async with self._client.stream("POST", url, content=body, headers=headers) as r:
-                    chunks, size = [], 0
-                    async for chunk in r.aiter_bytes(CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise _too_large(max_bytes)
-                        chunks.append(chunk)
-                    data = b"".join(chunks)
-                    hdrs = {k.lower(): v for k, v in r.headers.items()}
-                    if r.status_code >= 300:
-                        raise HTTPStatusError(r.status_code, data[:2000].decode(errors="replace"), hdrs)
-                    return RawReply(r.status_code, hdrs, data)
-        except TimeoutError:
-            raise TransportError("timeout", f"no complete reply within {deadline_s:g} s") from None
-        except (httpx.TransportError, OSError) as e:
-            raise TransportError("connection", f"{type(e).__name__}: {e}") from None
+
+        async def exchange() -> RawReply:
+            async with self._client.stream("POST", url, content=body, headers=headers) as r:
+                return await _collect(r.status_code, r.headers, r.aiter_bytes(CHUNK), max_bytes)
+
+        return await _deadlined(exchange(), deadline_s, (self._httpx.TransportError,))
 
     async def close(self) -> None:
         """See `Transport.close`."""

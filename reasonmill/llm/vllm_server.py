@@ -209,23 +209,9 @@ class ManagedServer:
 class VllmServerConfig(ClientOptions):
     """Config of kind "vllm_server": the command that serves the model, and the client options."""
 
-    operational: ClassVar[frozenset[str]] = ClientOptions.operational | {
-        "host",
-        "port",
-        "replicas",
-        "replica_env",
-        "env",
-        "health_path",
-        "startup_timeout_s",
-        "stop_timeout_s",
-        "log_path",
-    }
-    # Not client options: what the server is, and how it is run.
-    server_fields: ClassVar[frozenset[str]] = frozenset(
+    # How the server is run (not what it answers): operational, left out of resume keys.
+    _RUN: ClassVar[frozenset[str]] = frozenset(
         {
-            "kind",
-            "model",
-            "command",
             "host",
             "port",
             "replicas",
@@ -237,6 +223,9 @@ class VllmServerConfig(ClientOptions):
             "log_path",
         }
     )
+    operational: ClassVar[frozenset[str]] = ClientOptions.operational | _RUN
+    # Not client options: what the server is, and how it is run.
+    server_fields: ClassVar[frozenset[str]] = _RUN | {"kind", "model", "command"}
 
     kind: Literal["vllm_server"] = "vllm_server"
     model: str

@@ -30,6 +30,17 @@ def small_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def perfect_teacher_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small build with an infallible teacher: no wrong trace, so no preference pair."""
+    from reasonmill.config import validate_config
+    from reasonmill.pipelines.runner import build
+
+    out = tmp_path_factory.mktemp("perfect") / "out"
+    build(validate_config({**SMALL, "distill": {"samples": 2, "errors": {"rate_by_level": [0.0]}}}), out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_model(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer random Llama and a byte-level BPE tokenizer trained on the build's corpus."""
     from reasonmill.pipelines.train.tiny import corpus_texts, make_tiny_model

@@ -51,7 +51,8 @@ def test_scores_are_typed_and_the_same_type_everywhere(small_build):
     assert isinstance(row["scores"], dict) and isinstance(row["scores"]["difficulty_intrinsic"], float)
 
 
-def test_empty_preference_subset_is_declared_not_missing(small_build, tmp_path):
+def test_empty_preference_subset_is_declared_not_missing(perfect_teacher_build, tmp_path):
+    small_build = perfect_teacher_build
     manifest = json.loads((small_build / "manifest.json").read_text())
     assert manifest["corpus"]["subsets"]["preference"]["rows"] == manifest["corpus"]["preference_pairs"] == 0
     files = list((small_build / "corpus" / "preference").glob("*.parquet"))

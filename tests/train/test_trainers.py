@@ -89,9 +89,9 @@ def test_dpo_cli_with_explicit_reference(pref_build, tiny_model, tmp_path):
     assert s["steps"] == 2 and s["subset"] == "preference" and (out / "checkpoint-2").is_dir()
 
 
-def test_dpo_on_empty_preference_subset_is_one_clear_line(small_build, tiny_model, tmp_path):
+def test_dpo_on_empty_preference_subset_is_one_clear_line(perfect_teacher_build, tiny_model, tmp_path):
     res = runner.invoke(
-        app, ["train", "dpo", str(small_build), "--model", str(tiny_model), "--out", str(tmp_path / "x")]
+        app, ["train", "dpo", str(perfect_teacher_build), "--model", str(tiny_model), "--out", str(tmp_path / "x")]
     )
     assert res.exit_code == 2
     text = " ".join(res.output.split())
