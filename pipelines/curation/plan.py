@@ -123,7 +123,9 @@ class CurationPlan:
 
         folder = Path(folder)
         frame = pq.read_table(folder / "decisions.parquet").to_pandas()
-        frame["reason"] = frame["reason"].astype(object).where(frame["reason"].notna(), None)
+        for col in ("id", "reason", "detail", "duplicate_of"):
+            values = frame[col].astype(object)
+            frame[col] = pd.Series([None if v is None or v != v else v for v in values], dtype=object)
         meta = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
         return cls(
             frame, CurationReport.from_dict(meta["report"]), CurationConfig.model_validate(meta["config"])
@@ -231,6 +233,7 @@ def plan_curation(
                 reason[i] = "contaminated"
                 detail[i] = f"same problem as {res.match.describe()}"
                 contamination.append({"id": ids[i], "row": i, **res.match.as_dict()})
+                continue  # a contaminated row's other (template) neighbours are not news
             for m in res.templates:
                 templates.append({"id": ids[i], "row": i, **m.as_dict()})
             for m in res.judge_rejected:
@@ -303,17 +306,13 @@ def plan_curation(
         steps.append({"selector": spec.name, "rows in": len(rows), "kept": int(sel.keep.sum()), **counts})
         timings[spec.name] = time.perf_counter() - start
 
-    decisions = pd.DataFrame(
-        {
-            "row": np.arange(n),
-            "id": ids,
-            "kept": alive,
-            "reason": reason,
-            "detail": detail,
-            "duplicate_of": dup_of,
-            **scores,
-        }
-    )
+    decisions = pd.DataFrame({"row": np.arange(n), "id": pd.Series(ids, dtype=object), "kept": alive})
+    # object columns: None (not NaN) where a row is kept, whatever pandas would infer
+    decisions["reason"] = pd.Series(reason, dtype=object)
+    decisions["detail"] = pd.Series(detail, dtype=object)
+    decisions["duplicate_of"] = pd.Series(dup_of, dtype=object)
+    for name, values in scores.items():
+        decisions[name] = values
     kept_rows = np.flatnonzero(alive)
     counts = {str(k): int(v) for k, v in pd.Series(reason).dropna().value_counts().sort_index().items()}
     report = CurationReport(
