@@ -9,10 +9,9 @@ Defaults, and why:
 
 - exact dedup on the normalised question (NFKC, case-folded, whitespace collapsed); the first row
   in input order is kept.
-- near-duplicate dedup: MinHash over word 3-shingles, 128 permutations, LSH tuned for Jaccard
-  0.7 (bands chosen to minimise false positives + false negatives around the threshold, as
-  datasketch does; 128 permutations give 9 bands of 14 rows... see `lsh_bands`), candidates
-  verified on the signatures. Questions are short (the benchmark median is 33 words), so
+- near-duplicate dedup: MinHash over word 3-shingles, 128 permutations, Jaccard ≥ 0.7 and the
+  same numbers; LSH with 18 bands of 7 rows (datasketch's banding rule, misses weighted 0.8:
+  see `lsh_bands`), candidates verified on the signatures. Questions are short (the benchmark median is 33 words), so
   3-shingles: one word replaced every 12 words keeps Jaccard ≈ 0.6–0.75 with 5-shingles but
   ≈ 0.75–0.8 with 3-shingles.
 - semantic dedup: all-MiniLM-L6-v2 sentence embeddings, cosine ≥ 0.92 *and the same numbers*
@@ -52,8 +51,10 @@ class NearDedupConfig(Strict):
 
     A pair is a near duplicate when the Jaccard estimate of their signatures is ≥ `threshold`;
     LSH (`bands` × rows per band ≤ `num_perm`) proposes the candidate pairs. `bands=None` chooses
-    the banding that minimises the false-positive plus false-negative probability mass around
-    `threshold` (datasketch's rule, equal weights). Rows are clustered by connected components of
+    the banding that minimises `fp_weight`·false-positive + (1 − `fp_weight`)·false-negative
+    probability mass around `threshold` (datasketch's rule). Candidates are verified on their
+    signatures, so a false positive costs only a comparison: misses weigh 0.8, giving 18 bands
+    of 7 rows for 128 permutations at 0.7 (a pair at Jaccard 0.8 is proposed with p = 0.986). Rows are clustered by connected components of
     the verified pairs; each cluster keeps its first row in input order. With `same_numbers`, a
     pair also needs both questions to state the same numbers (a template with other numbers is a
     different problem: a procedural family's items are near-identical in words).
@@ -65,8 +66,9 @@ class NearDedupConfig(Strict):
     shingle: int = Field(default=3, ge=1, le=16, description="words per shingle")
     threshold: float = Field(default=0.7, gt=0.0, lt=1.0, description="Jaccard similarity")
     bands: int | None = Field(default=None, ge=1)
+    fp_weight: float = Field(default=0.2, gt=0.0, lt=1.0, description="weight of LSH false positives vs misses when bands=None")
     seed: int = 1
-    batch_rows: int = Field(default=20_000, ge=100, description="rows hashed per batch")
+    batch_rows: int = Field(default=5_000, ge=100, description="rows hashed per batch (bounds the signatures held at once)")
 
     @model_validator(mode="after")
     def _bands_fit(self) -> NearDedupConfig:

@@ -52,20 +52,21 @@ def _area(f: Callable[[float], float], a: float, b: float, steps: int = 200) -> 
 
 
 @lru_cache(maxsize=32)
-def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) minimising false-positive + false-negative probability mass around
-    `threshold` (datasketch's `_optimal_param` rule with equal weights).
+def lsh_bands(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows per band) minimising `fp_weight`·false-positive + (1 − fp_weight)·false-negative
+    probability mass around `threshold` (datasketch's `_optimal_param` rule).
 
-    >>> lsh_bands(0.7, 128)
-    (14, 9)
+    >>> lsh_bands(0.7, 128), lsh_bands(0.7, 128, fp_weight=0.2)
+    ((14, 9), (18, 7))
     """
     best, best_err = (1, num_perm), math.inf
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
             fp = _area(lambda s, b=b, r=r: 1 - (1 - s**r) ** b, 0.0, threshold, 60)
             fn = _area(lambda s, b=b, r=r: (1 - s**r) ** b, threshold, 1.0, 60)
-            if fp + fn < best_err:
-                best_err, best = fp + fn, (b, r)
+            err = fp_weight * fp + (1 - fp_weight) * fn
+            if err < best_err:
+                best_err, best = err, (b, r)
     return best
 
 
