@@ -66,9 +66,13 @@ class NearDedupConfig(Strict):
     shingle: int = Field(default=3, ge=1, le=16, description="words per shingle")
     threshold: float = Field(default=0.7, gt=0.0, lt=1.0, description="Jaccard similarity")
     bands: int | None = Field(default=None, ge=1)
-    fp_weight: float = Field(default=0.2, gt=0.0, lt=1.0, description="weight of LSH false positives vs misses when bands=None")
+    fp_weight: float = Field(
+        default=0.2, gt=0.0, lt=1.0, description="weight of LSH false positives vs misses when bands=None"
+    )
     seed: int = 1
-    batch_rows: int = Field(default=5_000, ge=100, description="rows hashed per batch (bounds the signatures held at once)")
+    batch_rows: int = Field(
+        default=5_000, ge=100, description="rows hashed per batch (bounds the signatures held at once)"
+    )
 
     @model_validator(mode="after")
     def _bands_fit(self) -> NearDedupConfig:

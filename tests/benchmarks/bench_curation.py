@@ -82,7 +82,12 @@ def synthetic_questions(n: int, seed: int = 0, planted: float = 0.01) -> tuple[l
 def _score(dup_of: Any, labels: dict[int, int]) -> dict[str, float]:
     flagged = {i for i, d in enumerate(dup_of.tolist()) if d >= 0}
     hit = sum(1 for i in labels if i in flagged)
-    return {"planted": len(labels), "recall": round(hit / max(len(labels), 1), 4), "flagged": len(flagged), "precision": round(hit / max(len(flagged), 1), 4)}
+    return {
+        "planted": len(labels),
+        "recall": round(hit / max(len(labels), 1), 4),
+        "flagged": len(flagged),
+        "precision": round(hit / max(len(flagged), 1), 4),
+    }
 
 
 def worker_minhash(n: int) -> dict[str, Any]:
@@ -96,7 +101,16 @@ def worker_minhash(n: int) -> dict[str, Any]:
     cpu = time.process_time()
     dup_of, _ = near_duplicates(qs, NearDedupConfig())
     seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    return {"n": n, "seconds": round(seconds, 2), "cpu_seconds": round(cpu_s, 2), "questions_per_s": round(n / seconds), "input_mb": round(base, 1), "peak_mb": round(peak_mb(), 1), "dedup_peak_mb": round(peak_mb() - base, 1), **_score(dup_of, labels)}
+    return {
+        "n": n,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_s, 2),
+        "questions_per_s": round(n / seconds),
+        "input_mb": round(base, 1),
+        "peak_mb": round(peak_mb(), 1),
+        "dedup_peak_mb": round(peak_mb() - base, 1),
+        **_score(dup_of, labels),
+    }
 
 
 def worker_datasketch(n: int) -> dict[str, Any]:
@@ -112,7 +126,9 @@ def worker_datasketch(n: int) -> dict[str, Any]:
     qs, labels = synthetic_questions(n)
     base = rss_mb()
     start = time.perf_counter()
-    mhs = MinHash.bulk([[s.encode() for s in shingles(q, cfg.shingle)] for q in qs], num_perm=cfg.num_perm, seed=cfg.seed)
+    mhs = MinHash.bulk(
+        [[s.encode() for s in shingles(q, cfg.shingle)] for q in qs], num_perm=cfg.num_perm, seed=cfg.seed
+    )
     b, r = lsh_bands(cfg.threshold, cfg.num_perm)
     lsh = MinHashLSH(num_perm=cfg.num_perm, params=(b, r))
     dup_of = np.full(n, -1)
@@ -122,18 +138,26 @@ def worker_datasketch(n: int) -> dict[str, Any]:
                 dup_of[i] = j if dup_of[i] < 0 else min(dup_of[i], j)
         lsh.insert(i, m)
     seconds = time.perf_counter() - start
-    return {"n": n, "seconds": round(seconds, 2), "questions_per_s": round(n / seconds), "dedup_peak_mb": round(peak_mb() - base, 1), **_score(dup_of, labels)}
+    return {
+        "n": n,
+        "seconds": round(seconds, 2),
+        "questions_per_s": round(n / seconds),
+        "dedup_peak_mb": round(peak_mb() - base, 1),
+        **_score(dup_of, labels),
+    }
 
 
 def run_worker(kind: str, n: int) -> dict[str, Any]:
     """Run a worker in a fresh interpreter (its own peak memory)."""
-    proc = subprocess.run([sys.executable, __file__, "--worker", kind, str(n)], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, str(n)], capture_output=True, text=True, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def bench_embeddings(texts: list[str], tmp: Path) -> dict[str, Any]:
     """Sentences per second on 2 torch threads; model load apart; cached re-encode."""
-    from reasonmill.pipelines.curation import EmbeddingConfig, Embedder
+    from reasonmill.pipelines.curation import Embedder, EmbeddingConfig
 
     cfg = EmbeddingConfig(threads=2)
     start = time.perf_counter()
@@ -162,7 +186,7 @@ def bench_decontam(n_questions: int, tmp: Path) -> dict[str, Any]:
     import numpy as np
     from rewording import cases
 
-    from reasonmill.pipelines.curation import DecontamConfig, Decontaminator, EmbeddingConfig, Embedder
+    from reasonmill.pipelines.curation import DecontamConfig, Decontaminator, Embedder, EmbeddingConfig
     from reasonmill.pipelines.curation.benchmarks import registered_rows
     from reasonmill.pipelines.curation.decontam import classify
     from reasonmill.pipelines.decontam import contaminated, load_fingerprints
@@ -171,7 +195,11 @@ def bench_decontam(n_questions: int, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     emb = Embedder(EmbeddingConfig(threads=2), cache_dir=tmp)
     for family in ("heldout", "dev"):
-        in_split = [r for r in rows if (int(hashlib.sha256(r[1].encode()).hexdigest(), 16) % 5 == 0) == (family == "heldout")]
+        in_split = [
+            r
+            for r in rows
+            if (int(hashlib.sha256(r[1].encode()).hexdigest(), 16) % 5 == 0) == (family == "heldout")
+        ]
         sample = random.Random(11).sample(in_split, min(n_questions, len(in_split)))
         cs = list(cases(sample, family, seed=3))
         texts = [c[3] for c in cs]
@@ -223,37 +251,87 @@ def bench_decontam(n_questions: int, tmp: Path) -> dict[str, Any]:
                 verdicts = [classify(c, deco.cfg)[0] for c in cl if c.question != u]
                 flagged += "contaminated" in verdicts
                 templates += "template" in verdicts and "contaminated" not in verdicts
-            out["leave_one_out"] = {"questions": len(order), "flagged_as_another": flagged, "rate": round(flagged / len(order), 4), "template_only": templates, "questions_per_s_embeddings_given": round(len(order) / loo_s, 1)}
+            out["leave_one_out"] = {
+                "questions": len(order),
+                "flagged_as_another": flagged,
+                "rate": round(flagged / len(order), 4),
+                "template_only": templates,
+                "questions_per_s_embeddings_given": round(len(order) / loo_s, 1),
+            }
     return out
 
 
 def markdown(res: dict[str, Any]) -> str:
     """The results as Markdown."""
-    lines = ["# Curation benchmarks", "", f"Machine: {res['machine']}; load average {res['load_start']} at the start, {res['load_end']} at the end (shared 2-core machine: rates are noisy).", "Generated by `python tests/benchmarks/bench_curation.py`.", ""]
+    lines = [
+        "# Curation benchmarks",
+        "",
+        f"Machine: {res['machine']}; load average {res['load_start']} at the start, {res['load_end']} at the end (shared 2-core machine: rates are noisy).",
+        "Generated by `python tests/benchmarks/bench_curation.py`.",
+        "",
+    ]
     if "minhash" in res:
-        lines += ["## Near-duplicate dedup (MinHash LSH, 128 permutations, 3-shingles, Jaccard 0.7)", "", "Synthetic questions with 1% planted near duplicates (labels). Peak memory = peak RSS − RSS after making the input.", "", "| implementation | questions | seconds | questions/s | dedup peak MB | input MB | recall | precision |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Near-duplicate dedup (MinHash LSH, 128 permutations, 3-shingles, Jaccard 0.7)",
+            "",
+            "Synthetic questions with 1% planted near duplicates (labels). Peak memory = peak RSS − RSS after making the input.",
+            "",
+            "| implementation | questions | seconds | questions/s | dedup peak MB | input MB | recall | precision |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in res["minhash"]:
-            lines.append(f"| ours (rensa + banded numpy LSH) | {r['n']:,} | {r['seconds']} | {r['questions_per_s']:,} | {r['dedup_peak_mb']} | {r['input_mb']} | {r['recall']} | {r['precision']} |")
+            lines.append(
+                f"| ours (rensa + banded numpy LSH) | {r['n']:,} | {r['seconds']} | {r['questions_per_s']:,} | {r['dedup_peak_mb']} | {r['input_mb']} | {r['recall']} | {r['precision']} |"
+            )
         for r in res.get("datasketch", []):
-            lines.append(f"| baseline: datasketch MinHash.bulk + MinHashLSH | {r['n']:,} | {r['seconds']} | {r['questions_per_s']:,} | {r['dedup_peak_mb']} | | {r['recall']} | {r['precision']} |")
+            lines.append(
+                f"| baseline: datasketch MinHash.bulk + MinHashLSH | {r['n']:,} | {r['seconds']} | {r['questions_per_s']:,} | {r['dedup_peak_mb']} | | {r['recall']} | {r['precision']} |"
+            )
         if "scaling" in res:
             s = res["scaling"]
-            lines += ["", f"Scaling 1M / 100k: time × {s['time_ratio']} (linear = 10), dedup memory × {s['memory_ratio']}."]
+            lines += [
+                "",
+                f"Scaling 1M / 100k: time × {s['time_ratio']} (linear = 10), dedup memory × {s['memory_ratio']}.",
+            ]
         lines.append("")
     if "embeddings" in res:
         e = res["embeddings"]
-        lines += ["## Embeddings (packaged all-MiniLM-L6-v2, 2 torch threads, CPU)", "", "| texts | mean chars | model load s | sentences/s | incl. load | CPU s / 1000 | cached sentences/s |", "|---|---|---|---|---|---|---|", f"| {e['texts']} | {e['mean_chars']} | {e['model_load_s']} | {e['sentences_per_s']} | {e['sentences_per_s_incl_load']} | {e['cpu_s_per_1000']} | {e['cached_sentences_per_s']} |", ""]
+        lines += [
+            "## Embeddings (packaged all-MiniLM-L6-v2, 2 torch threads, CPU)",
+            "",
+            "| texts | mean chars | model load s | sentences/s | incl. load | CPU s / 1000 | cached sentences/s |",
+            "|---|---|---|---|---|---|---|",
+            f"| {e['texts']} | {e['mean_chars']} | {e['model_load_s']} | {e['sentences_per_s']} | {e['sentences_per_s_incl_load']} | {e['cpu_s_per_1000']} | {e['cached_sentences_per_s']} |",
+            "",
+        ]
     if "decontam" in res:
         d = res["decontam"]
-        lines += ["## Decontamination", "", "Rates are the share of cases flagged contaminated; labels: verbatim, prefixed and reworded copies should be flagged, hard negatives (same template, other numbers) should not. Thresholds were tuned on `dev`; `heldout` is the measurement.", ""]
+        lines += [
+            "## Decontamination",
+            "",
+            "Rates are the share of cases flagged contaminated; labels: verbatim, prefixed and reworded copies should be flagged, hard negatives (same template, other numbers) should not. Thresholds were tuned on `dev`; `heldout` is the measurement.",
+            "",
+        ]
         for fam in ("heldout", "dev"):
             f = d[fam]
-            lines += [f"### {fam}: {f['benchmark_questions']} benchmark questions, {f['cases']} cases", "", "| case | cases | ours flagged | legacy 13-gram flagged |", "|---|---|---|---|"]
+            lines += [
+                f"### {fam}: {f['benchmark_questions']} benchmark questions, {f['cases']} cases",
+                "",
+                "| case | cases | ours flagged | legacy 13-gram flagged |",
+                "|---|---|---|---|",
+            ]
             for kind, k in f["by_kind"].items():
                 lines.append(f"| {kind} | {k['cases']} | {k['rate']:.1%} | {k['legacy_rate']:.1%} |")
-            lines += ["", f"Throughput: {f['check_questions_per_s_embeddings_given']} questions/s with embeddings given, {f['check_questions_per_s_incl_embedding']} including embedding; legacy check {f['legacy_questions_per_s']} questions/s.", ""]
+            lines += [
+                "",
+                f"Throughput: {f['check_questions_per_s_embeddings_given']} questions/s with embeddings given, {f['check_questions_per_s_incl_embedding']} including embedding; legacy check {f['legacy_questions_per_s']} questions/s.",
+                "",
+            ]
         loo = d["leave_one_out"]
-        lines += [f"Leave-one-out: {loo['flagged_as_another']} of {loo['questions']} distinct benchmark questions ({loo['rate']:.2%}) flagged as another benchmark question (upper bound on false positives: MATH holds some real near-copies); {loo['template_only']} only template matches. {loo['questions_per_s_embeddings_given']} questions/s.", ""]
+        lines += [
+            f"Leave-one-out: {loo['flagged_as_another']} of {loo['questions']} distinct benchmark questions ({loo['rate']:.2%}) flagged as another benchmark question (upper bound on false positives: MATH holds some real near-copies); {loo['template_only']} only template matches. {loo['questions_per_s_embeddings_given']} questions/s.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -273,7 +351,10 @@ def main() -> None:
         return
     import tempfile
 
-    res: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}", "load_start": round(os.getloadavg()[0], 1)}
+    res: dict[str, Any] = {
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_start": round(os.getloadavg()[0], 1),
+    }
     path = RESULTS / "curation.json"
     if path.exists():  # keep sections not rerun
         old = json.loads(path.read_text())
@@ -283,7 +364,12 @@ def main() -> None:
         res["datasketch"] = [run_worker("datasketch", args.baseline_size)] if args.baseline_size else []
         by_n = {r["n"]: r for r in res["minhash"]}
         if 100_000 in by_n and 1_000_000 in by_n:
-            res["scaling"] = {"time_ratio": round(by_n[1_000_000]["seconds"] / by_n[100_000]["seconds"], 2), "memory_ratio": round(by_n[1_000_000]["dedup_peak_mb"] / max(by_n[100_000]["dedup_peak_mb"], 1e-9), 2)}
+            res["scaling"] = {
+                "time_ratio": round(by_n[1_000_000]["seconds"] / by_n[100_000]["seconds"], 2),
+                "memory_ratio": round(
+                    by_n[1_000_000]["dedup_peak_mb"] / max(by_n[100_000]["dedup_peak_mb"], 1e-9), 2
+                ),
+            }
         print(json.dumps(res["minhash"]), json.dumps(res.get("datasketch")), flush=True)
     from reasonmill.pipelines.curation.benchmarks import registered_rows
 

@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -38,17 +37,26 @@ def openr1_like(path: Path) -> list[dict]:
     rows = []
     for i in range(12):
         a, b = 3 + i, 7 + 2 * i
-        rows.append({
-            "uuid": f"u{i}",
-            "problem": f"A tank holds {a * 10} litres and leaks {b} litres an hour while a pump adds {a} litres an hour. After how many hours is it empty?",
-            "solution": f"Net loss {b - a} per hour.",
-            "answer": str(round(a * 10 / (b - a), 3)),
-            "generations": [f"<think>net {b - a}</think> The answer is \\boxed{{{round(a * 10 / (b - a), 3)}}}", "second try"],
-            "source": "synthetic",
-        })
+        rows.append(
+            {
+                "uuid": f"u{i}",
+                "problem": f"A tank holds {a * 10} litres and leaks {b} litres an hour while a pump adds {a} litres an hour. After how many hours is it empty?",
+                "solution": f"Net loss {b - a} per hour.",
+                "answer": str(round(a * 10 / (b - a), 3)),
+                "generations": [
+                    f"<think>net {b - a}</think> The answer is \\boxed{{{round(a * 10 / (b - a), 3)}}}",
+                    "second try",
+                ],
+                "source": "synthetic",
+            }
+        )
     rows.append({**rows[2], "uuid": "dup-of-u2", "problem": rows[2]["problem"].upper()})  # exact duplicate
-    rows.append({**rows[4], "uuid": "bench", "problem": gsm["question"].replace("James", "Jim")})  # contaminated
-    rows.append({**rows[5], "uuid": "template", "problem": gsm["question"].replace("60 meters", "75 meters")})  # template match
+    rows.append(
+        {**rows[4], "uuid": "bench", "problem": gsm["question"].replace("James", "Jim")}
+    )  # contaminated
+    rows.append(
+        {**rows[5], "uuid": "template", "problem": gsm["question"].replace("60 meters", "75 meters")}
+    )  # template match
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 
@@ -57,11 +65,28 @@ def test_curate_jsonl_with_a_column_mapping(tmp_path):
     src = tmp_path / "openr1.jsonl"
     rows = openr1_like(src)
     out = tmp_path / "curated"
-    res = CliRunner().invoke(app(), ["curate", str(src), "--out", str(out), "-c", "question=problem", "-c", "completion=generations", "-c", "id=uuid", "--json"])
+    res = CliRunner().invoke(
+        app(),
+        [
+            "curate",
+            str(src),
+            "--out",
+            str(out),
+            "-c",
+            "question=problem",
+            "-c",
+            "completion=generations",
+            "-c",
+            "id=uuid",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     manifest = json.loads(res.stdout.strip().splitlines()[-1])
     kept, rejected = _rows(out / "kept"), _rows(out / "rejected")
-    assert sorted(r["uuid"] for r in kept + rejected) == sorted(r["uuid"] for r in rows)  # every row exactly once
+    assert sorted(r["uuid"] for r in kept + rejected) == sorted(
+        r["uuid"] for r in rows
+    )  # every row exactly once
     assert set(kept[0]) == set(rows[0])  # every input column, nothing lost
     assert set(rejected[0]) == set(rows[0]) | {"reason", "detail"}
     assert isinstance(kept[0]["generations"], list) and len(kept[0]["generations"]) == 2
@@ -78,7 +103,22 @@ def test_curate_jsonl_with_a_column_mapping(tmp_path):
     md = (report / "report.md").read_text()
     assert "gsm8k_test_3" in md and "Template matches" in md
     # a rerun writes the same rows (the embedding cache in OUT/cache is reused)
-    res2 = CliRunner().invoke(app(), ["curate", str(src), "--out", str(out), "-c", "question=problem", "-c", "completion=generations", "-c", "id=uuid", "--json"])
+    res2 = CliRunner().invoke(
+        app(),
+        [
+            "curate",
+            str(src),
+            "--out",
+            str(out),
+            "-c",
+            "question=problem",
+            "-c",
+            "completion=generations",
+            "-c",
+            "id=uuid",
+            "--json",
+        ],
+    )
     assert res2.exit_code == 0
     assert _rows(out / "kept") == kept and _rows(out / "rejected") == rejected
 
@@ -86,11 +126,25 @@ def test_curate_jsonl_with_a_column_mapping(tmp_path):
 def test_curate_without_ids_makes_them_and_reads_a_datasets_folder(tmp_path):
     from datasets import Dataset
 
-    data = [{"problem": f"Compute {i} times {i + 3} and add {i}.", "answer": str(i * (i + 3) + i)} for i in range(8)]
+    data = [
+        {"problem": f"Compute {i} times {i + 3} and add {i}.", "answer": str(i * (i + 3) + i)}
+        for i in range(8)
+    ]
     data.append(dict(data[0]))  # an identical row: its own id, rejected as a duplicate
     Dataset.from_list(data).save_to_disk(str(tmp_path / "ds"))
     out = tmp_path / "o"
-    res = CliRunner().invoke(app(), ["curate", str(tmp_path / "ds"), "--out", str(out), "-c", "question=problem", '{"semantic": {"enabled": false}}'])
+    res = CliRunner().invoke(
+        app(),
+        [
+            "curate",
+            str(tmp_path / "ds"),
+            "--out",
+            str(out),
+            "-c",
+            "question=problem",
+            '{"semantic": {"enabled": false}}',
+        ],
+    )
     assert res.exit_code == 0, res.output
     kept, rejected = _rows(out / "kept"), _rows(out / "rejected")
     assert len(kept) == 8 and len(rejected) == 1 and rejected[0]["reason"] == "duplicate"
@@ -105,7 +159,18 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert "no question column 'question'" in res.output and "--column question=NAME" in res.output
     res = CliRunner().invoke(app(), ["curate", str(src), "--out", str(tmp_path / "o"), "-c", "question"])
     assert res.exit_code == 2 and "expected STANDARD=COLUMN" in res.output
-    res = CliRunner().invoke(app(), ["curate", str(src), "--out", str(tmp_path / "o"), "-c", "question=text", '{"near": {"threshold": 3}}'])
+    res = CliRunner().invoke(
+        app(),
+        [
+            "curate",
+            str(src),
+            "--out",
+            str(tmp_path / "o"),
+            "-c",
+            "question=text",
+            '{"near": {"threshold": 3}}',
+        ],
+    )
     assert res.exit_code == 2 and "near.threshold" in res.output
 
 
@@ -120,7 +185,10 @@ def test_curate_a_build_folder_agrees_with_the_library_over_its_records(tmp_path
     cfg_file = tmp_path / "curate.yaml"
     cfg_file.write_text(json.dumps(config))
     out = tmp_path / "curated"
-    res = CliRunner().invoke(app(), ["curate", str(build_dir), "--out", str(out), str(cfg_file), "--cache-dir", str(tmp_path / "cache")])
+    res = CliRunner().invoke(
+        app(),
+        ["curate", str(build_dir), "--out", str(out), str(cfg_file), "--cache-dir", str(tmp_path / "cache")],
+    )
     assert res.exit_code == 0, res.output
     corpus = _rows(build_dir / "corpus")
     kept, rejected = _rows(out / "kept"), _rows(out / "rejected")
@@ -135,6 +203,10 @@ def test_curate_a_build_folder_agrees_with_the_library_over_its_records(tmp_path
     assert all(r["curation_select2reason"] >= worst_kept for r in rejected if r["reason"] == "not_selected")
     # the build's own records, planned by the library (what the curate stage does), decide the same
     records = iter_records(StageDir(build_dir, "score").shard(k) for k in range(num_shards(small_config)))
-    plan = plan_curation(records_table(records), CurationConfig.model_validate(config), cache_dir=tmp_path / "cache")
+    plan = plan_curation(
+        records_table(records), CurationConfig.model_validate(config), cache_dir=tmp_path / "cache"
+    )
     assert plan.kept_ids() == [r["id"] for r in kept]
-    assert {r["id"]: r["reason"] for r in rejected} == {rid: plan.decision(rid).reason for rid in plan.decisions["id"] if not plan.decision(rid).kept}
+    assert {r["id"]: r["reason"] for r in rejected} == {
+        rid: plan.decision(rid).reason for rid in plan.decisions["id"] if not plan.decision(rid).kept
+    }

@@ -14,23 +14,47 @@ import re
 
 import numpy as np
 import pytest
+from rewording import cases
 
 from reasonmill.benchmark_data import iter_benchmark_rows
 from reasonmill.pipelines.curation import CurationConfig, DecontamConfig, Decontaminator, plan_curation
 from reasonmill.pipelines.curation.benchmarks import build_index, load_index
 from reasonmill.pipelines.curation.config import JudgeConfirmConfig
-from rewording import cases
 
 # Hand paraphrases (benchmark, id, reworded text): the same problem, other words and order.
 HAND = [
-    ("GSM8K", "gsm8k_test_1", "To make one robe you need 2 bolts of blue fabric plus half as much white fabric. What is the total number of bolts required?"),
-    ("GSM8K", "gsm8k_test_2", "Josh flips a house: he pays $80,000 for it and spends another $50,000 fixing it up, which raises its value by 150%. What was his profit?"),
-    ("GSM8K", "gsm8k_test_3", "Each week James runs 3 sprints, 3 times. Every sprint is 60 meters long. In total, how many meters does he cover per week?"),
-    ("MATH", "MATH-500/test/algebra/2584.json", "Let $f(x) = \\frac{3x-2}{x-2}$. Compute $f(-2)+f(-1)+f(0)$ and give the result as a common fraction."),
-    ("MATH", "MATH-500/test/number_theory/572.json", "What is the number of positive integer divisors of 196?"),
+    (
+        "GSM8K",
+        "gsm8k_test_1",
+        "To make one robe you need 2 bolts of blue fabric plus half as much white fabric. What is the total number of bolts required?",
+    ),
+    (
+        "GSM8K",
+        "gsm8k_test_2",
+        "Josh flips a house: he pays $80,000 for it and spends another $50,000 fixing it up, which raises its value by 150%. What was his profit?",
+    ),
+    (
+        "GSM8K",
+        "gsm8k_test_3",
+        "Each week James runs 3 sprints, 3 times. Every sprint is 60 meters long. In total, how many meters does he cover per week?",
+    ),
+    (
+        "MATH",
+        "MATH-500/test/algebra/2584.json",
+        "Let $f(x) = \\frac{3x-2}{x-2}$. Compute $f(-2)+f(-1)+f(0)$ and give the result as a common fraction.",
+    ),
+    (
+        "MATH",
+        "MATH-500/test/number_theory/572.json",
+        "What is the number of positive integer divisors of 196?",
+    ),
 ]
 # Hand hard negatives: a number of the benchmark question replaced (applied to the file's text).
-HAND_NEGATIVES = [("gsm8k_test_1", "2 bolts", "5 bolts"), ("gsm8k_test_3", "60 meters", "70 meters"), ("test/number_theory/572.json", "196", "210")]
+HAND_NEGATIVES = [
+    ("gsm8k_test_1", "2 bolts", "5 bolts"),
+    ("gsm8k_test_3", "60 meters", "70 meters"),
+    ("test/number_theory/572.json", "196", "210"),
+]
 
 
 def _bench_text(rid: str) -> str:
@@ -78,7 +102,10 @@ def test_hand_paraphrases_are_contaminated_and_hand_negatives_are_templates(deco
     res = deco.check([text for _, _, text in HAND])
     for (bench, rid, _), r in zip(HAND, res, strict=True):
         assert r.contaminated, f"hand paraphrase of {rid} not caught"
-        assert (r.match.benchmark, r.match.benchmark_id) == (bench, rid) or f"{bench}:{rid}" in r.match.also_in
+        assert (r.match.benchmark, r.match.benchmark_id) == (
+            bench,
+            rid,
+        ) or f"{bench}:{rid}" in r.match.also_in
     negatives = []
     for rid, old, new in HAND_NEGATIVES:
         text = _bench_text(rid)
@@ -110,7 +137,11 @@ def test_heldout_rewordings_and_hard_negatives(deco, benchmark_rows):
 
 def test_template_matches_are_reported_not_dropped(embedder):
     q = _bench_text("gsm8k_test_3")
-    rows = [{"question": q.replace("60 meters", "45 meters")}, {"question": "Reply with a haiku about the sea."}, {"question": q}]
+    rows = [
+        {"question": q.replace("60 meters", "45 meters")},
+        {"question": "Reply with a haiku about the sea."},
+        {"question": q},
+    ]
     import pandas as pd
 
     plan = plan_curation(pd.DataFrame(rows), CurationConfig(), embedder=embedder)
@@ -142,17 +173,28 @@ def test_the_configured_ngram_size_is_used(tmp_path, benchmark_rows):
 def test_a_users_own_benchmark_file(tmp_path, embedder):
     mine = tmp_path / "mine.jsonl"
     qs = [
-        {"uid": "m1", "problem": "A snail climbs 3 metres up a 20 metre well each day and slips back 2 metres each night. On which day does it reach the top?"},
-        {"uid": "m2", "problem": "How many ways can 5 distinct books be arranged on a shelf if two particular books must be adjacent?"},
+        {
+            "uid": "m1",
+            "problem": "A snail climbs 3 metres up a 20 metre well each day and slips back 2 metres each night. On which day does it reach the top?",
+        },
+        {
+            "uid": "m2",
+            "problem": "How many ways can 5 distinct books be arranged on a shelf if two particular books must be adjacent?",
+        },
     ]
     mine.write_text("".join(json.dumps(q) + "\n" for q in qs))
-    cfg = DecontamConfig(benchmarks=[], files=[{"name": "mine", "path": str(mine), "question_field": "problem", "id_field": "uid"}])
+    cfg = DecontamConfig(
+        benchmarks=[],
+        files=[{"name": "mine", "path": str(mine), "question_field": "problem", "id_field": "uid"}],
+    )
     d = Decontaminator(cfg, embedder, cache_dir=tmp_path / "cache")
-    res = d.check([
-        "Each day a snail goes up 3 metres of a 20 metre well, but every night it slides down 2 metres. What day does it get out?",
-        "How many ways can 6 distinct books be arranged on a shelf if two particular books must be adjacent?",
-        "What is the capital of France?",
-    ])
+    res = d.check(
+        [
+            "Each day a snail goes up 3 metres of a 20 metre well, but every night it slides down 2 metres. What day does it get out?",
+            "How many ways can 6 distinct books be arranged on a shelf if two particular books must be adjacent?",
+            "What is the capital of France?",
+        ]
+    )
     assert res[0].contaminated and (res[0].match.benchmark, res[0].match.benchmark_id) == ("mine", "m1")
     assert not res[1].contaminated and res[1].templates[0].benchmark_id == "m2"
     assert not res[2].contaminated and not res[2].templates
@@ -177,7 +219,15 @@ class SameProblemJudge:
             self.asked += 1
             b = conv[-1]["content"].split("Problem B:")[1]
             yes = self.yes_word in b
-            out.append([Completion("1" if yes else "0", "stop", meta={"top_logprobs": {"1": -0.05 if yes else -3.0, "0": -3.0 if yes else -0.05}})])
+            out.append(
+                [
+                    Completion(
+                        "1" if yes else "0",
+                        "stop",
+                        meta={"top_logprobs": {"1": -0.05 if yes else -3.0, "0": -3.0 if yes else -0.05}},
+                    )
+                ]
+            )
         return out
 
     def continue_prefix(self, *a, **k):
@@ -199,7 +249,11 @@ def test_judge_confirmation_can_overrule_the_rules(embedder):
     # scope "candidates": the judge is asked about weaker candidates too and can flag them
     loose = "Jim does 3 sprints 3 times a week and each is 60 meters, how far is that per week in total"
     judge = SameProblemJudge(yes_word="Jim")
-    d = Decontaminator(DecontamConfig(judge=JudgeConfirmConfig(backend="j", scope="candidates", min_cosine=0.5)), embedder, backends={"j": judge})
+    d = Decontaminator(
+        DecontamConfig(judge=JudgeConfirmConfig(backend="j", scope="candidates", min_cosine=0.5)),
+        embedder,
+        backends={"j": judge},
+    )
     r = d.check([loose])[0]
     assert r.contaminated and r.match.method.endswith("+judge") and r.match.benchmark_id == "gsm8k_test_3"
 
