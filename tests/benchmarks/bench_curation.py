@@ -236,9 +236,9 @@ def bench_decontam(n_questions: int, tmp: Path) -> dict[str, Any]:
             # leave-one-out over every benchmark question, using the shipped embeddings (no model call)
             idx = deco.index()
             texts_all: dict[int, str] = {}
-            for bench, rid, q in rows:
-                from reasonmill.pipelines.curation.text import text_key
+            from reasonmill.pipelines.curation.text import text_key
 
+            for _, _, q in rows:
                 u = idx.exact(text_key(q))
                 texts_all.setdefault(u, q)
             order = sorted(texts_all)
