@@ -39,7 +39,7 @@ from reasonmill.errors import ConfigError, ReasonmillError
 from reasonmill.pipelines.curation.text import h64, ngram_hashes, normalise, numbers, text_key, words
 from reasonmill.registry import Registry
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 DECONTAM_FILE = "decontam_benchmark_questions.jsonl"
 SHIPPED_NGRAM = 13
 SHIPPED_MIN_SHORT_WORDS = 2  # short sequences are stored down to 2 words; the config filters further
@@ -105,6 +105,7 @@ class BenchmarkIndex:
     ngram_count: np.ndarray  # (U,) int32, distinct n-grams per question
     short_hash: np.ndarray  # (S,) uint64, sorted: whole word sequence of questions < ngram words
     short_question: np.ndarray  # (S,) int32
+    short_first: np.ndarray  # (S,) uint64: hash of the sequence's first word (where a match can start)
     number_offsets: np.ndarray  # (U+1,) int64 into number_hash
     number_hash: np.ndarray  # (M,) uint64, hashed canonical numbers per question
     embeddings: np.ndarray | None  # (U, d) float16, L2-normalised
@@ -151,6 +152,7 @@ class BenchmarkIndex:
         g_q = np.concatenate([p.ngram_question + o for p, o in zip(parts, offs, strict=False)])
         s_hash = np.concatenate([p.short_hash for p in parts])
         s_q = np.concatenate([p.short_question + o for p, o in zip(parts, offs, strict=False)])
+        s_first = np.concatenate([p.short_first for p in parts])
         order, s_order = np.argsort(g_hash, kind="stable"), np.argsort(s_hash, kind="stable")
         counts = np.concatenate([np.diff(p.number_offsets) for p in parts])
         return BenchmarkIndex(
@@ -163,6 +165,7 @@ class BenchmarkIndex:
             ngram_count=np.concatenate([p.ngram_count for p in parts]),
             short_hash=s_hash[s_order],
             short_question=s_q[s_order].astype(np.int32),
+            short_first=s_first[s_order],
             number_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             number_hash=np.concatenate([p.number_hash for p in parts]),
             embeddings=emb,
@@ -187,6 +190,7 @@ def _select(idx: BenchmarkIndex, keep: list[int], names: set[str]) -> BenchmarkI
         ngram_count=idx.ngram_count[keep],
         short_hash=idx.short_hash[s_new >= 0],
         short_question=s_new[s_new >= 0].astype(np.int32),
+        short_first=idx.short_first[s_new >= 0],
         number_offsets=np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int64),
         number_hash=np.concatenate(num) if num else np.zeros(0, np.uint64),
         embeddings=None if idx.embeddings is None else idx.embeddings[keep],
@@ -221,6 +225,7 @@ def build_index(
     g_q: list[int] = []
     s_hash: list[int] = []
     s_q: list[int] = []
+    s_first: list[int] = []
     n_words, g_count, num_off, num_hash = [], [], [0], []
     for u, q in enumerate(texts):
         w = words(q)
@@ -232,6 +237,7 @@ def build_index(
         if SHIPPED_MIN_SHORT_WORDS <= len(w) < ngram:
             s_hash.append(h64(" ".join(w)))
             s_q.append(u)
+            s_first.append(h64(w[0]))
         nums = number_hashes(q)
         num_hash.extend(nums.tolist())
         num_off.append(num_off[-1] + len(nums))
@@ -252,6 +258,7 @@ def build_index(
         ngram_count=np.array(g_count, dtype=np.int32),
         short_hash=s[s_order],
         short_question=np.array(s_q, dtype=np.int32)[s_order],
+        short_first=np.array(s_first, dtype=np.uint64)[s_order],
         number_offsets=np.array(num_off, dtype=np.int64),
         number_hash=np.array(num_hash, dtype=np.uint64),
         embeddings=emb,
@@ -311,6 +318,7 @@ def save_index(idx: BenchmarkIndex, folder: Path, stem: str = "benchmark_index")
         "ngram_count": idx.ngram_count,
         "short_hash": idx.short_hash,
         "short_question": idx.short_question,
+        "short_first": idx.short_first,
         "number_offsets": idx.number_offsets,
         "number_hash": idx.number_hash,
     }
@@ -380,11 +388,32 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default="data/curation", help="output folder (default: data/curation)")
     ap.add_argument("-n", "--ngram", type=int, default=SHIPPED_NGRAM)
     ap.add_argument("--no-embeddings", action="store_true")
+    ap.add_argument(
+        "--reembed",
+        action="store_true",
+        help="embed every question again (default: reuse the embeddings already in --out for unchanged questions)",
+    )
     args = ap.parse_args(argv)
     cfg = EmbeddingConfig()
     embedder = Embedder(cfg)
     rows = list(registered_rows())
-    idx = build_index(rows, args.ngram, None if args.no_embeddings else embedder.encode, cfg.model)
+    idx = build_index(rows, args.ngram, None, cfg.model)
+    if not args.no_embeddings:
+        known: dict[int, np.ndarray] = {}
+        npz, npy = Path(args.out) / "benchmark_index.npz", Path(args.out) / "benchmark_index_embeddings.npy"
+        if not args.reembed and npz.is_file() and npy.is_file():  # any earlier version: keys and vectors
+            old_keys, old_emb = np.load(npz)["text_keys"], np.load(npy)
+            if len(old_keys) == len(old_emb):
+                known = {int(k): old_emb[u] for u, k in enumerate(old_keys.tolist())}
+        texts: dict[int, str] = {}
+        for _, _, q in rows:
+            texts.setdefault(text_key(q), q)
+        todo = [k for k in idx.text_keys.tolist() if int(k) not in known]
+        if todo:
+            fresh = embedder.encode([texts[int(k)] for k in todo]).astype(np.float16)
+            known.update(zip((int(k) for k in todo), fresh, strict=True))
+        idx.embeddings = np.stack([known[int(k)] for k in idx.text_keys.tolist()]).astype(np.float16)
+        print(f"embedded {len(todo)} questions, reused {idx.size - len(todo)}")
     paths = save_index(idx, Path(args.out))
     print(f"{len(rows)} benchmark rows -> {idx.size} unique questions -> {', '.join(map(str, paths))}")
 

@@ -10,7 +10,7 @@ Defaults, and why:
 - exact dedup on the normalised question (NFKC, case-folded, whitespace collapsed); the first row
   in input order is kept.
 - near-duplicate dedup: MinHash over word 3-shingles, 128 permutations, Jaccard ≥ 0.7 and the
-  same numbers; LSH with 18 bands of 7 rows (datasketch's banding rule, misses weighted 0.8:
+  same numbers; LSH with 20 bands of 6 rows (datasketch's banding rule, misses weighted 0.9:
   see `lsh_bands`), candidates verified on the signatures. Questions are short (the benchmark median is 33 words), so
   3-shingles: one word replaced every 12 words keeps Jaccard ≈ 0.6–0.75 with 5-shingles but
   ≈ 0.75–0.8 with 3-shingles.
@@ -53,8 +53,8 @@ class NearDedupConfig(Strict):
     LSH (`bands` × rows per band ≤ `num_perm`) proposes the candidate pairs. `bands=None` chooses
     the banding that minimises `fp_weight`·false-positive + (1 − `fp_weight`)·false-negative
     probability mass around `threshold` (datasketch's rule). Candidates are verified on their
-    signatures, so a false positive costs only a comparison: misses weigh 0.8, giving 18 bands
-    of 7 rows for 128 permutations at 0.7 (a pair at Jaccard 0.8 is proposed with p = 0.986). Rows are clustered by connected components of
+    signatures, so a false positive costs only a comparison: misses weigh 0.9, giving 20 bands
+    of 6 rows for 128 permutations at 0.7 (a pair at Jaccard 0.8 is proposed with p = 0.998). Rows are clustered by connected components of
     the verified pairs; each cluster keeps its first row in input order. With `same_numbers`, a
     pair also needs both questions to state the same numbers (a template with other numbers is a
     different problem: a procedural family's items are near-identical in words).
@@ -67,7 +67,7 @@ class NearDedupConfig(Strict):
     threshold: float = Field(default=0.7, gt=0.0, lt=1.0, description="Jaccard similarity")
     bands: int | None = Field(default=None, ge=1)
     fp_weight: float = Field(
-        default=0.2, gt=0.0, lt=1.0, description="weight of LSH false positives vs misses when bands=None"
+        default=0.1, gt=0.0, lt=1.0, description="weight of LSH false positives vs misses when bands=None"
     )
     seed: int = 1
     batch_rows: int = Field(
@@ -253,12 +253,26 @@ class CurationConfig(Strict):
         )
 
 
-def load_curation_config(spec: str | dict[str, Any] | None) -> CurationConfig:
+def load_curation_config(
+    spec: str | dict[str, Any] | CurationConfig | None, prefix: str = ""
+) -> CurationConfig:
     """A `CurationConfig` from a dict, inline JSON/YAML, a YAML/JSON file path, or None (defaults).
 
-    A build config's `curate:` section may be passed as the file's top-level `curate` key.
-    Errors name the field: `ConfigError("near.threshold", ...)`.
+    A file may hold the config under a top-level `curate` key (a build config's section).
+    Errors name the field, after `prefix` (a build passes "curate"):
+    `ConfigError("curate.near.threshold", ...)`.
     """
+    if isinstance(spec, CurationConfig):
+        return spec
+    try:
+        return _load(spec)
+    except ConfigError as exc:
+        if not prefix:
+            raise
+        raise ConfigError(f"{prefix}.{exc.field}", str(exc).split(": ", 1)[1]) from None
+
+
+def _load(spec: str | dict[str, Any] | None) -> CurationConfig:
     from pathlib import Path
 
     import yaml

@@ -186,6 +186,7 @@ class Decontaminator:
                 )
         self.names = list(names)
         self._index: BenchmarkIndex | None = None
+        self._short_starts: dict[int, dict[int, dict[int, list[int]]]] | None = None
 
     # -- the index ------------------------------------------------------------------------
 
@@ -265,24 +266,31 @@ class Decontaminator:
                     c.ngram_overlap = k / max(int(idx.ngram_count[q]), 1)
         if not len(idx.short_hash):
             return
-        lengths = sorted(
-            {int(idx.n_words[q]) for q in idx.short_question.tolist()} - set(range(self.cfg.min_short_words))
-        )
-        short_set = idx.short_hash
+        # Short benchmark questions (< n words) match when their whole word sequence appears in the
+        # row. They are indexed by the hash of their first word, so only the positions of a row
+        # that can start one are hashed.
+        if self._short_starts is None:
+            self._short_starts = {}
+            for h, first, q in zip(
+                idx.short_hash.tolist(), idx.short_first.tolist(), idx.short_question.tolist(), strict=True
+            ):
+                length = int(idx.n_words[q])
+                if length >= self.cfg.min_short_words:
+                    self._short_starts.setdefault(first, {}).setdefault(length, {}).setdefault(h, []).append(
+                        q
+                    )
+        starts = self._short_starts
+        if not starts:
+            return
         for i, w in enumerate(word_lists):
-            for L in lengths:
-                if len(w) < L:
-                    break
-                hs = np.array([h64(" ".join(w[j : j + L])) for j in range(len(w) - L + 1)], dtype=np.uint64)
-                pos = np.searchsorted(short_set, hs)
-                pos = np.minimum(pos, len(short_set) - 1)
-                for p in np.nonzero(short_set[pos] == hs)[0].tolist():
-                    j = int(pos[p])
-                    while j < len(short_set) and short_set[j] == hs[p]:
-                        q = int(idx.short_question[j])
-                        if int(idx.n_words[q]) == L:
+            for j, word in enumerate(w):
+                by_length = starts.get(h64(word))
+                if by_length is None:
+                    continue
+                for length, by_hash in by_length.items():
+                    if j + length <= len(w):
+                        for q in by_hash.get(h64(" ".join(w[j : j + length])), ()):
                             found.setdefault((i, q), Candidate(i, q)).contained = True
-                        j += 1
 
     def candidates(
         self,
@@ -315,13 +323,19 @@ class Decontaminator:
                     if k < idx.size
                     else np.tile(np.arange(idx.size), (len(sims), 1))
                 )
-                for r in range(len(sims)):
-                    for q in top[r].tolist():
-                        if sims[r, q] >= floor:
-                            found.setdefault((start + r, q), Candidate(start + r, q))
-                for (i, q), c in found.items():
-                    if start <= i < start + 2048 and c.cosine is None:
-                        c.cosine = float(sims[i - start, q])
+                rows = np.repeat(np.arange(len(sims)), top.shape[1])
+                cols = top.ravel()
+                keep = sims[rows, cols] >= floor
+                for r, q in zip((rows[keep] + start).tolist(), cols[keep].tolist(), strict=True):
+                    found.setdefault((r, q), Candidate(r, q))
+            if found:  # the cosine of every candidate, however it was found
+                keys = list(found)
+                ri = np.array([r for r, _ in keys], dtype=np.int64)
+                qi = np.array([q for _, q in keys], dtype=np.int64)
+                for s0 in range(0, len(keys), 65536):
+                    cos = np.einsum("ij,ij->i", embeddings[ri[s0 : s0 + 65536]], bench[qi[s0 : s0 + 65536]])
+                    for key, v in zip(keys[s0 : s0 + 65536], cos.tolist(), strict=True):
+                        found[key].cosine = v
         out: list[list[Candidate]] = [[] for _ in questions]
         nums_cache: dict[int, np.ndarray] = {}
         for (i, q), c in sorted(found.items()):

@@ -131,7 +131,9 @@ def near_duplicates(
     """
     n = len(questions)
     bands, rows = (
-        (cfg.bands, cfg.num_perm // cfg.bands) if cfg.bands else lsh_bands(cfg.threshold, cfg.num_perm)
+        (cfg.bands, cfg.num_perm // cfg.bands)
+        if cfg.bands
+        else lsh_bands(cfg.threshold, cfg.num_perm, cfg.fp_weight)
     )
     keys = np.empty((n, bands), dtype=np.uint64)
     for start in range(0, n, cfg.batch_rows):

@@ -79,6 +79,19 @@ class CurationPlan:
         d = self.decisions
         return Decision(bool(d["kept"].iat[i]), d["reason"].iat[i], d["detail"].iat[i])
 
+    def scores(self, row_id: str) -> dict[str, float]:
+        """The `curation_*` scores the selectors computed for row `row_id` (NaN ones left out)."""
+        i = self._lookup()[row_id]
+        cols = [c for c in self.decisions.columns if c.startswith("curation_")]
+        return {
+            c: float(self.decisions[c].iat[i])
+            for c in cols
+            if self.decisions[c].iat[i] == self.decisions[c].iat[i]
+        }
+
+    def __contains__(self, row_id: object) -> bool:
+        return row_id in self._lookup()
+
     def _lookup(self) -> dict[str, int]:
         cache = self.decisions.attrs.get("_lookup")
         if cache is None:

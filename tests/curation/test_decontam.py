@@ -265,3 +265,12 @@ def test_unknown_benchmark_and_missing_backend_are_config_errors():
         Decontaminator(DecontamConfig(benchmarks=["MMLU"]))
     with pytest.raises(ConfigError, match="decontam.judge.backend"):
         Decontaminator(DecontamConfig(judge=JudgeConfirmConfig(backend="nope")))
+
+
+def test_legacy_import_path_still_works():
+    from reasonmill.pipelines.decontam import contaminated, load_fingerprints
+
+    q = next(iter_benchmark_rows("math500_test.jsonl"))["question"]
+    assert contaminated(q, load_fingerprints()) and not contaminated(
+        "Reply with a haiku.", load_fingerprints()
+    )

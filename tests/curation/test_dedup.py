@@ -45,7 +45,7 @@ def test_lsh_bands_match_datasketch_rule():
     # datasketch's _optimal_param(threshold, 128, 0.5, 0.5) gives these (checked against datasketch 2.0)
     assert lsh_bands(0.5, 128) == (25, 5)
     assert lsh_bands(0.8, 128) == (9, 13)
-    assert lsh_bands(0.7, 128, 0.2) == (18, 7)  # the default: misses weigh 0.8
+    assert lsh_bands(0.7, 128, 0.1) == (20, 6)  # the default: misses weigh 0.9
 
 
 def test_near_duplicates_found_templates_with_other_numbers_kept():

@@ -68,7 +68,9 @@ def test_every_row_gets_one_decision_in_the_documented_format(embedder):
         "curation_select2reason" in d.columns
         and d.loc[20, "curation_select2reason"] != d.loc[20, "curation_select2reason"]
     )  # NaN
-    assert plan.decision(d.loc[22, "id"]).reason == "duplicate"
+    assert plan.decision(d.loc[22, "id"]).reason == "duplicate" and d.loc[22, "id"] in plan
+    kept_id = d.loc[d["kept"], "id"].iloc[0]
+    assert set(plan.scores(kept_id)) == {"curation_select2reason"} and plan.scores(d.loc[20, "id"]) == {}
     assert "embed" in steps
     r = plan.report
     assert (
@@ -152,6 +154,8 @@ def test_config_defaults_and_errors(tmp_path):
     f.write_text("curate:\n  near:\n    threshold: 0.8\n  selectors:\n    - name: balanced_band\n")
     loaded = load_curation_config(str(f))
     assert loaded.near.threshold == 0.8 and loaded.selectors[0].name == "balanced_band"
+    with pytest.raises(ConfigError, match=r"config field 'curate\.near\.threshold'"):
+        load_curation_config({"near": {"threshold": 2}}, prefix="curate")
     with pytest.raises(ConfigError, match="decontam.top_k"):
         load_curation_config('{"decontam": {"top_k": 0}}')
     with pytest.raises(ConfigError, match="near.bands"):
