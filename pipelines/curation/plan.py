@@ -39,7 +39,7 @@ from reasonmill.pipelines.curation.dedup import exact_duplicates, near_duplicate
 from reasonmill.pipelines.curation.embed import Embedder
 from reasonmill.pipelines.curation.report import CurationReport
 from reasonmill.pipelines.curation.selectors import SELECTORS, SelectionContext, trace_lengths
-from reasonmill.pipelines.curation.table import STANDARD, curation_table
+from reasonmill.pipelines.curation.table import curation_table
 from reasonmill.pipelines.curation.text import normalise, numbers
 
 Progress = Callable[[str, int, int], None]
@@ -145,20 +145,32 @@ class CurationPlan:
         )
 
 
-def _open_backends(config: CurationConfig, given: Mapping[str, LLMBackend] | None) -> dict[str, LLMBackend]:
+def _open_backends(
+    config: CurationConfig, given: Mapping[str, LLMBackend] | None, cache_dir: Path | None
+) -> tuple[dict[str, LLMBackend], list[LLMBackend]]:
+    """(backends by name, the ones opened here): `given` ones first, else built from
+    `config.backends`, behind the request cache in `cache_dir` (a rerun asks only what failed)."""
     backends = dict(given or {})
+    opened: list[LLMBackend] = []
     for name in sorted(config.backend_names()):
         if name in backends:
             continue
         if name not in config.backends:
-            raise ConfigError(
-                "backends",
-                f"LLM backend {name!r} is named but not defined; defined: {', '.join(sorted(set(config.backends) | set(backends))) or '(none)'}",
-            )
+            known = ", ".join(sorted(set(config.backends) | set(backends))) or "(none)"
+            raise ConfigError("backends", f"LLM backend {name!r} is named but not defined; defined: {known}")
         from reasonmill.llm.base import make_backend
 
-        backends[name] = make_backend(config.backends[name])
-    return backends
+        backend = make_backend(config.backends[name])
+        opened.append(backend)
+        if cache_dir is not None:
+            from reasonmill.llm.cache import CachedBackend, RequestCache
+
+            Path(cache_dir).mkdir(parents=True, exist_ok=True)
+            backend = CachedBackend(
+                backend, RequestCache(Path(cache_dir) / "llm-cache.sqlite"), tag="curate:1"
+            )
+        backends[name] = backend
+    return backends, opened
 
 
 def plan_curation(
@@ -180,20 +192,32 @@ def plan_curation(
     config = config or CurationConfig()
     if not isinstance(table, pd.DataFrame):
         table = table.to_pandas()
-    t = (
-        curation_table(table, mapping)
-        if (mapping or not set(STANDARD) <= set(table.columns))
-        else curation_table(table)
-    )
+    t = curation_table(table, mapping)
+    opened, to_close = _open_backends(config, backends, cache_dir)
+    try:
+        return _plan(t, config, opened, embedder, cache_dir, progress)
+    finally:
+        for backend in to_close:
+            backend.close()
+
+
+def _plan(
+    t: pd.DataFrame,
+    config: CurationConfig,
+    opened: dict[str, LLMBackend],
+    embedder: Embedder | None,
+    cache_dir: Path | None,
+    progress: Progress | None,
+) -> CurationPlan:
+    """The steps of `plan_curation` over the standard table `t`."""
     n = len(t)
+    ids = t["id"].tolist()
+    questions = t["question"].tolist()
     timings: dict[str, float] = {}
     reason = np.array([None] * n, dtype=object)
     detail = np.array([""] * n, dtype=object)
     dup_of = np.array([None] * n, dtype=object)
-    ids = t["id"].tolist()
-    questions = t["question"].tolist()
     alive = np.ones(n, dtype=bool)
-    opened = _open_backends(config, backends)
     needs_emb = config.needs_embeddings() and n > 0
     embedder = embedder or (Embedder(config.embedding, cache_dir) if needs_emb else None)
 
