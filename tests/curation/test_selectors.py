@@ -304,3 +304,30 @@ def test_unknown_selector_and_bad_params_name_the_field():
         load_curation_config({"selectors": [{"name": "select2reason", "params": {"weight": 2}}]})
     with pytest.raises(ConfigError, match=r"near\.threshhold|threshhold"):
         load_curation_config({"near": {"threshhold": 0.5}})
+
+
+def test_backends_from_the_config_are_cached_between_runs(tmp_path):
+    from reasonmill.llm.loopback import LoopbackServer
+
+    asked = []
+
+    def responder(req):
+        asked.append(req.messages[-1]["content"])
+        return "1" if "hard" in req.messages[-1]["content"] else "0"
+
+    table = pd.DataFrame({"question": ["a hard one", "an easy one"], "completion": [""] * 2})
+    with LoopbackServer(responder=responder) as server:
+        cfg = CurationConfig.model_validate(
+            {
+                "exact": {"enabled": False},
+                "near": {"enabled": False},
+                "semantic": {"enabled": False},
+                "decontam": {"enabled": False},
+                "backends": {"judge": {"kind": "openai", "model": "loopback", "base_url": server.url}},
+                "selectors": [{"name": "judge_difficulty", "params": {"backend": "judge"}}],
+            }
+        )
+        first = plan_curation(table, cfg, cache_dir=tmp_path)
+        second = plan_curation(table, cfg, cache_dir=tmp_path)
+    assert len(asked) == 2  # the rerun was answered from OUT/cache/llm-cache.sqlite
+    assert first.kept_ids() == second.kept_ids() == [first.decisions["id"][0]]
