@@ -118,7 +118,7 @@ class SemanticDedupConfig(Strict):
     same_numbers: bool = True
     keep: Literal["semdedup", "first"] = "semdedup"
     clusters: int | None = Field(default=None, ge=1)
-    rows_per_cluster: int = Field(default=5_000, ge=100)
+    rows_per_cluster: int = Field(default=2_000, ge=100)
     seed: int = 0
 
 

@@ -198,15 +198,21 @@ def near_duplicates(
 
 
 def _clusters(emb: np.ndarray, cfg: SemanticDedupConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, centroids): k-means clusters of the embeddings (one cluster for small inputs)."""
+    """(labels, centroids): k-means clusters of the embeddings (one cluster for small inputs;
+    mini-batch k-means above 50,000 rows)."""
     n = len(emb)
     k = cfg.clusters or max(1, math.ceil(n / cfg.rows_per_cluster))
     k = min(k, n)
     if k <= 1:
         return np.zeros(n, dtype=np.int64), emb.mean(axis=0, keepdims=True)
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
-    km = KMeans(n_clusters=k, random_state=cfg.seed, n_init=1, max_iter=50).fit(emb)
+    if n <= 50_000:
+        km = KMeans(n_clusters=k, random_state=cfg.seed, n_init=1, max_iter=50).fit(emb)
+    else:
+        km = MiniBatchKMeans(n_clusters=k, random_state=cfg.seed, n_init=1, batch_size=4096, max_iter=20).fit(
+            emb
+        )
     return km.labels_.astype(np.int64), km.cluster_centers_
 
 
@@ -221,7 +227,9 @@ def semantic_duplicates(
     Inside each cluster rows are visited in the keep order (`cfg.keep`); a row is dropped when its
     cosine to an already kept row is ≥ `cfg.threshold` (and, with `number_keys`, that row states
     the same numbers); it points at the most similar such kept row. Unlike SemDeDup's one-shot
-    rule, a row is only dropped for a row that stays, so every drop names a kept row.
+    rule, a row is only dropped for a row that stays, so every drop names a kept row. Similarities
+    are computed block by block and only pairs above the threshold are kept, so memory stays
+    bounded by the block size whatever the cluster size.
     """
     n = len(emb)
     dup_of = np.full(n, -1, dtype=np.int64)
@@ -232,8 +240,8 @@ def semantic_duplicates(
     done = 0
     for c in range(len(centroids)):
         members = np.flatnonzero(labels == c)
+        done += len(members)
         if len(members) < 2:
-            done += len(members)
             continue
         vecs = emb[members]
         if cfg.keep == "semdedup":
@@ -242,23 +250,32 @@ def semantic_duplicates(
         else:
             order = np.arange(len(members))
         members, vecs = members[order], vecs[order]
-        kept_pos: list[int] = []
-        kept_vecs = np.empty_like(vecs)
-        for j in range(len(members)):
-            if kept_pos:
-                sims = kept_vecs[: len(kept_pos)] @ vecs[j]
-                hits = np.flatnonzero(sims >= cfg.threshold)
-                if number_keys is not None and len(hits):
-                    mine = number_keys[members[j]]
-                    hits = hits[[number_keys[members[kept_pos[h]]] == mine for h in hits.tolist()]]
-                if len(hits):
-                    best = hits[np.argmax(sims[hits])]
-                    dup_of[members[j]] = members[kept_pos[best]]
-                    score[members[j]] = float(sims[best])
+        # neighbours[j]: (earlier position, cosine) pairs above the threshold, in keep order
+        neighbours: dict[int, list[tuple[int, float]]] = {}
+        for a in range(0, len(members), 2048):
+            sims = vecs[a : a + 2048] @ vecs[: a + 2048].T
+            rows, cols = np.nonzero(sims >= cfg.threshold)
+            earlier = cols < rows + a
+            for r, col, v in zip(
+                (rows[earlier] + a).tolist(),
+                cols[earlier].tolist(),
+                sims[rows[earlier], cols[earlier]].tolist(),
+                strict=True,
+            ):
+                neighbours.setdefault(r, []).append((col, v))
+        dropped = np.zeros(len(members), dtype=bool)
+        for j in sorted(neighbours):
+            mine = number_keys[members[j]] if number_keys is not None else None
+            best, best_v = -1, -2.0
+            for i, v in neighbours[j]:
+                if dropped[i] or (mine is not None and number_keys[members[i]] != mine):  # type: ignore[index]
                     continue
-            kept_vecs[len(kept_pos)] = vecs[j]
-            kept_pos.append(j)
-        done += len(members)
+                if v > best_v:
+                    best, best_v = i, v
+            if best >= 0:
+                dropped[j] = True
+                dup_of[members[j]] = members[best]
+                score[members[j]] = best_v
         if progress:
             progress(done, n)
     return dup_of, score
