@@ -179,7 +179,12 @@ class DecontamConfig(Strict):
     top_k: int = Field(default=5, ge=1, le=100)
     cosine: float = Field(default=0.75, ge=-1.0, le=1.0)
     cosine_few_numbers: float = Field(default=0.85, ge=-1.0, le=1.0)
-    many_numbers: int = Field(default=3, ge=1, description="distinct numbers from which `cosine` applies")
+    many_numbers: float = Field(
+        default=3, ge=0, description="distinct numbers (0–10 count half) from which `cosine` applies"
+    )
+    max_extra_numbers: int = Field(
+        default=1, ge=0, description="numbers of its own a row may add with cosine evidence alone"
+    )
     template_cosine: float = Field(default=0.75, ge=-1.0, le=1.0)
     numberless_cosine: float = Field(default=0.92, ge=-1.0, le=1.0)
     number_aware: bool = True

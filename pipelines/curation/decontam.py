@@ -12,8 +12,9 @@ Every candidate then goes through the number-aware check. A reworded problem kee
 (written as digits or words: "three" and "3" are one number); a template with other numbers does
 not. So a candidate with evidence (an n-gram hit, a contained short question, or cosine ≥
 `cosine` — `cosine_few_numbers` when the benchmark question states fewer than `many_numbers`
-numbers, since a 2 and a 3 appear in many problems) is *contaminated* when every number the
-benchmark question states appears in the row,
+numbers, 0–10 counting half, since a 2 and a 3 appear in many problems; and with cosine evidence
+alone the row may state at most `max_extra_numbers` numbers of its own) is *contaminated* when
+every number the benchmark question states appears in the row,
 and a *template match* (reported, not dropped) when some are missing and cosine ≥
 `template_cosine` (or it had n-gram evidence). A benchmark question that states no number cannot
 be checked this way: it needs cosine ≥ `numberless_cosine` or n-gram evidence.
@@ -52,6 +53,9 @@ from reasonmill.pipelines.curation.embed import PACKAGED_MODEL, Embedder, Progre
 from reasonmill.pipelines.curation.judge import ask, render_same_problem
 from reasonmill.pipelines.curation.text import h64, text_key, words
 
+SMALL_NUMBERS = np.array(sorted({h64("num:" + str(k)) for k in range(11)}), dtype=np.uint64)
+"""Hashes of 0–10: numbers so common that sharing them says little."""
+
 
 @dataclass(slots=True)
 class Candidate:
@@ -65,6 +69,8 @@ class Candidate:
     cosine: float | None = None
     numbers_total: int = 0
     numbers_missing: int = 0
+    numbers_extra: int = 0  # numbers the row states that the benchmark question does not
+    numbers_strength: float = 0.0  # distinct benchmark numbers, 0–10 counting half (weak evidence)
 
 
 @dataclass(slots=True)
@@ -121,13 +127,15 @@ def classify(c: Candidate, cfg: DecontamConfig) -> tuple[str | None, str]:
     """(verdict, method) of one candidate under `cfg`: verdict "contaminated", "template" or None.
 
     >>> cfg = DecontamConfig()
-    >>> classify(Candidate(0, 0, cosine=0.9, numbers_total=3, numbers_missing=0), cfg)
+    >>> classify(Candidate(0, 0, cosine=0.9, numbers_total=3, numbers_strength=3), cfg)
     ('contaminated', 'embedding')
-    >>> classify(Candidate(0, 0, cosine=0.9, numbers_total=3, numbers_missing=1), cfg)
+    >>> classify(Candidate(0, 0, cosine=0.9, numbers_total=3, numbers_strength=3, numbers_missing=1), cfg)
     ('template', 'embedding')
-    >>> classify(Candidate(0, 0, ngram_overlap=0.6, cosine=0.6, numbers_total=2, numbers_missing=0), cfg)
+    >>> classify(Candidate(0, 0, cosine=0.9, numbers_total=3, numbers_strength=3, numbers_extra=2), cfg)
+    (None, 'embedding')
+    >>> classify(Candidate(0, 0, ngram_overlap=0.6, cosine=0.6, numbers_total=2, numbers_strength=2), cfg)
     ('contaminated', 'ngram')
-    >>> classify(Candidate(0, 0, cosine=0.8, numbers_total=1, numbers_missing=0), cfg)  # one number: weak
+    >>> classify(Candidate(0, 0, cosine=0.8, numbers_total=3, numbers_strength=1.5), cfg)  # 1, 2, 3: weak
     (None, 'embedding')
     """
     if c.exact:
@@ -141,8 +149,10 @@ def classify(c: Candidate, cfg: DecontamConfig) -> tuple[str | None, str]:
             return "contaminated", method
         return None, method
     # few numbers are weak evidence (a 2 and a 3 are in many problems): ask for more similarity
-    need = cfg.cosine if c.numbers_total >= cfg.many_numbers else cfg.cosine_few_numbers
-    if c.numbers_missing == 0 and (textual or cos >= need):
+    need = cfg.cosine if c.numbers_strength >= cfg.many_numbers else cfg.cosine_few_numbers
+    # with embedding evidence alone, a row that adds numbers of its own is another problem
+    semantic = cos >= need and c.numbers_extra <= cfg.max_extra_numbers
+    if c.numbers_missing == 0 and (textual or semantic):
         return "contaminated", method
     if c.numbers_missing and (textual or cos >= cfg.template_cosine):
         return "template", method
@@ -344,6 +354,8 @@ class Decontaminator:
             bench_nums = idx.numbers_of(q)
             c.numbers_total = len(bench_nums)
             c.numbers_missing = int((~np.isin(bench_nums, nums_cache[i])).sum()) if len(bench_nums) else 0
+            c.numbers_extra = int((~np.isin(nums_cache[i], bench_nums)).sum())
+            c.numbers_strength = float(len(bench_nums) - 0.5 * np.isin(bench_nums, SMALL_NUMBERS).sum())
             out[i].append(c)
         return out
 

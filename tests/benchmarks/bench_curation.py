@@ -344,6 +344,9 @@ def main() -> None:
     ap.add_argument("--embed", type=int, default=1000)
     ap.add_argument("--decontam", type=int, default=600)
     ap.add_argument("--skip-minhash", action="store_true")
+    ap.add_argument(
+        "--cache", default=None, help="embedding cache folder kept between runs (default: a temporary one)"
+    )
     args = ap.parse_args()
     if args.worker:
         kind, n = args.worker
@@ -373,7 +376,8 @@ def main() -> None:
         print(json.dumps(res["minhash"]), json.dumps(res.get("datasketch")), flush=True)
     from reasonmill.pipelines.curation.benchmarks import registered_rows
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = args.cache or tmp_dir
         if args.embed:
             texts = [q for _, _, q in registered_rows()]
             texts = random.Random(0).sample(texts, min(args.embed, len(texts)))

@@ -6,7 +6,8 @@ Two families, written independently so thresholds tuned on one are measured on t
 - "dev": instruction prefix, synonym table A, digits ↔ number words, question sentence first,
   first names swapped;
 - "heldout": synonym table B (disjoint from A), filler words dropped, middle sentences swapped,
-  a suffix instruction, connectives rewritten — plus a handful of hand paraphrases (`HAND`).
+  a suffix instruction, connectives rewritten; "reworded_dense" adds a filler word every 7 words
+  so that no 13-gram survives — plus a handful of hand paraphrases (`HAND` in test_decontam).
 
 Hard negatives keep the wording and change numbers: one number ("one"), every number ("all"),
 or a rewording with one number changed ("reworded"); the new value never equals a number the
@@ -170,6 +171,24 @@ def reword(text: str, family: str, rng: random.Random) -> str:
     return f"{t} {rng.choice(SUFFIXES)}"
 
 
+INSERTS = ("indeed", "now", "actually", "so", "then", "here")
+
+
+def densify(text: str, rng: random.Random, every: int = 7) -> str:
+    """Insert a filler word after every `every`-th plain word (never inside $...$), so no word
+    13-gram of the original survives: what an n-gram check cannot see, the embeddings must."""
+    out, plain, in_math = [], 0, False
+    for tok in text.split(" "):
+        out.append(tok)
+        if tok.count("$") % 2:
+            in_math = not in_math
+        if not in_math and tok.isalpha():
+            plain += 1
+            if plain % every == 0:
+                out.append(rng.choice(INSERTS))
+    return " ".join(out)
+
+
 def _new_value(old: str, taken: set[str], rng: random.Random) -> str:
     base = float(old)
     for _ in range(50):
@@ -216,6 +235,10 @@ def cases(
         r = reword(q, family, rng)
         if norm(r) != norm(q):
             yield "reworded", bench, rid, r
+        if family == "heldout":
+            dense = densify(reword(q, family, rng), rng)
+            if len(q.split()) >= 13 and norm(dense) != norm(r):
+                yield "reworded_dense", bench, rid, dense
         for how in ("one", "all"):
             neg = change_numbers(q, how, rng)
             if neg is not None:
