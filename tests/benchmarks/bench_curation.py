@@ -20,7 +20,9 @@ Writes tests/benchmarks/results/curation.json and curation.md.
    time from the benchmark files; thresholds were tuned on the "dev" family): recall on verbatim,
    prefixed and reworded copies, hard negatives flagged, and questions per second with and
    without embedding; baseline in the same run: the legacy exact-hash + 13-gram check
-   (`reasonmill.pipelines.decontam.contaminated`). Leave-one-out: each benchmark question checked
+   (`reasonmill.pipelines.decontam.contaminated`). "Including embedding" combines the check's rate
+   with the embedding benchmark's sentences/s (the embedding cache may be warm).
+   Leave-one-out: each benchmark question checked
    against the index without itself (other benchmark problems are distinct problems, so flags are
    false positives, bar real near-copies inside MATH).
 """
@@ -388,6 +390,15 @@ def main() -> None:
             print(json.dumps(res["embeddings"]), flush=True)
         if args.decontam:
             res["decontam"] = bench_decontam(args.decontam, Path(tmp) / "deco")
+    if (
+        "decontam" in res and "embeddings" in res
+    ):  # with a warm cache the embedding step is not measured: use the embedding benchmark
+        rate = res["embeddings"]["sentences_per_s"]
+        for fam in ("heldout", "dev"):
+            f = res["decontam"][fam]
+            f["check_questions_per_s_incl_embedding"] = round(
+                1 / (1 / f["check_questions_per_s_embeddings_given"] + 1 / rate), 1
+            )
     res["load_end"] = round(os.getloadavg()[0], 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(res, indent=2) + "\n")
