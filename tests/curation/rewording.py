@@ -6,8 +6,8 @@ Two families, written independently so thresholds tuned on one are measured on t
 - "dev": instruction prefix, synonym table A, digits ↔ number words, question sentence first,
   first names swapped;
 - "heldout": synonym table B (disjoint from A), filler words dropped, middle sentences swapped,
-  a suffix instruction, connectives rewritten; "reworded_dense" adds a filler word every 7 words
-  so that no 13-gram survives — plus a handful of hand paraphrases (`HAND` in test_decontam).
+  a suffix instruction, connectives rewritten; "reworded_dense" adds a filler word every 7 plain
+  words, which breaks most 13-grams — plus a handful of hand paraphrases (`HAND` in test_decontam).
 
 Hard negatives keep the wording and change numbers: one number ("one"), every number ("all"),
 or a rewording with one number changed ("reworded"); the new value never equals a number the
@@ -175,8 +175,8 @@ INSERTS = ("indeed", "now", "actually", "so", "then", "here")
 
 
 def densify(text: str, rng: random.Random, every: int = 7) -> str:
-    """Insert a filler word after every `every`-th plain word (never inside $...$), so no word
-    13-gram of the original survives: what an n-gram check cannot see, the embeddings must."""
+    """Insert a filler word after every `every`-th plain word (never inside $...$), which breaks
+    most word 13-grams of the original (long formulas keep some): the embeddings must find these."""
     out, plain, in_math = [], 0, False
     for tok in text.split(" "):
         out.append(tok)
