@@ -58,7 +58,8 @@ def build_dict(url: str, tokenizer_dir: Path | None, name: str = "llamacpp-e2e")
             {"generator": "prime_factors", "count": 6, "levels": [1]},
             {"generator": "linear_equation", "count": 2, "levels": [1]},
         ],
-        "distill": {"backend": "teacher", "samples": 4, "max_tokens": 200, "temperature": 1.0},
+        "compose": {"rules": []},
+        "distill": {"backend": "teacher", "samples": 4, "max_tokens": 160, "temperature": 1.0},
         "verify": {"judge": {"backend": "judge"}},
         "retro_search": {
             "backend": "reviser",
@@ -86,12 +87,18 @@ def build_config(url: str, tokenizer_dir: Path | None, name: str = "llamacpp-e2e
 
 def shard_rows(out: Path, folder: str) -> list[dict[str, Any]]:
     """Every row of `out/folder/shard-*.parquet`, shards in order."""
-    return [r for f in sorted((Path(out) / folder).glob("shard-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [
+        r for f in sorted((Path(out) / folder).glob("shard-*.parquet")) for r in pq.read_table(f).to_pylist()
+    ]
 
 
 def corpus_rows(out: Path) -> list[dict[str, Any]]:
     """Every row of the exported corpus (corpus/records/*.parquet)."""
-    return [r for f in sorted((Path(out) / "corpus" / "records").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [
+        r
+        for f in sorted((Path(out) / "corpus" / "records").glob("*.parquet"))
+        for r in pq.read_table(f).to_pylist()
+    ]
 
 
 def build_rows(out: Path) -> dict[str, list[dict[str, Any]]]:

@@ -21,7 +21,11 @@ import pytest
 from .server import LlamaCppServer
 from .tiny_gguf import TinyModel, write_tiny_model
 
-_NEEDED = {"llama_cpp": "llama-cpp-python[server]==0.3.36", "gguf": "gguf", "sse_starlette": "llama-cpp-python[server]"}
+_NEEDED = {
+    "llama_cpp": "llama-cpp-python[server]==0.3.36",
+    "gguf": "gguf",
+    "sse_starlette": "llama-cpp-python[server]",
+}
 
 
 def require_llama_cpp() -> None:

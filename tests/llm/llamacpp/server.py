@@ -123,7 +123,9 @@ class LlamaCppServer:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"llama.cpp server did not answer in {self.startup_timeout_s}s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"llama.cpp server did not answer in {self.startup_timeout_s}s:\n{self.log_tail()}"
+        )
 
     def alive(self) -> bool:
         """True while the process runs."""

@@ -29,9 +29,15 @@ def first(llamacpp, tiny_model, tmp_path_factory) -> dict[str, Any]:
     """The reference build: its folder, manifest, rows and the POSTs the server logged for it."""
     llamacpp.start()
     out = tmp_path_factory.mktemp("llamacpp-build") / "out"
-    before = llamacpp.posts()
+    before, before_completions = llamacpp.posts(), llamacpp.posts("/v1/completions")
     manifest = build(build_config(llamacpp.url, tiny_model.tokenizer_dir), out)
-    return {"out": out, "manifest": manifest, "rows": build_rows(out), "posts": llamacpp.posts() - before}
+    return {
+        "out": out,
+        "manifest": manifest,
+        "rows": build_rows(out),
+        "posts": llamacpp.posts() - before,
+        "completions_posts": llamacpp.posts("/v1/completions") - before_completions,
+    }
 
 
 def test_every_distill_record_has_4_traces_or_is_a_rejection_with_reasons(first):
@@ -80,6 +86,7 @@ def test_manifest_records_each_backends_capabilities(first, llamacpp):
         assert caps["served_model"] == llamacpp.alias, (name, caps)
         assert caps["n"] == "separate", (name, caps)
     assert llm["reviser"]["capabilities"]["prefix"] == "completions_template"
+    assert first["completions_posts"] > 0  # the rollouts really went to /v1/completions
 
 
 def test_rerun_into_the_same_folder_makes_no_request(first, llamacpp, tiny_model):
@@ -91,12 +98,18 @@ def test_rerun_into_the_same_folder_makes_no_request(first, llamacpp, tiny_model
 
 
 def test_rebuild_in_a_fresh_folder_with_the_same_cache_is_identical(first, llamacpp, tiny_model, tmp_path):
-    # Server behaviour: deterministic for a fixed seed; here it should barely be asked at all.
+    # Server behaviour: deterministic for a fixed seed, and every POST is logged. The user copies
+    # the one file the docs name, `llm_cache.sqlite` (not its -wal/-shm side files): it must hold
+    # every answer once the build has returned, so the rebuild asks the server (almost) nothing —
+    # at most a few start-up probe requests per backend, never the build's generation requests.
     out = tmp_path / "rebuild"
     out.mkdir()
     shutil.copy(first["out"] / CACHE_FILE, out / CACHE_FILE)
+    before = llamacpp.posts()
     build(build_config(llamacpp.url, tiny_model.tokenizer_dir), out)
     assert build_rows(out) == first["rows"]
+    asked = llamacpp.posts() - before
+    assert asked <= 4 * len(LLM_BACKENDS) < first["posts"], (asked, first["posts"])
 
 
 def test_build_resumed_after_killing_the_server_is_identical(first, llamacpp, tiny_model, tmp_path):

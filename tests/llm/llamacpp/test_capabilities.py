@@ -122,7 +122,10 @@ def test_explicit_completions_template_mode_matches_auto(make, tiny_model):
     # finding it.
     auto = make("reviser", grammars.CONTINUATION, tokenizer=str(tiny_model.tokenizer_dir))
     named = make(
-        "reviser", grammars.CONTINUATION, tokenizer=str(tiny_model.tokenizer_dir), prefix_mode="completions_template"
+        "reviser",
+        grammars.CONTINUATION,
+        tokenizer=str(tiny_model.tokenizer_dir),
+        prefix_mode="completions_template",
     )
     assert named.capabilities()["prefix"] == "completions_template"
     texts = [[c.text for c in b.continue_prefix([CONV], [PREFIX], SAMPLING)[0]] for b in (auto, named)]
@@ -139,6 +142,6 @@ def test_n_mode_separate_asks_one_choice_per_request(live, make):
     out = teacher.generate([CONV], sampling)[0]
     assert live.posts("/v1/chat/completions") - before == 4
     assert len(out) == 4 and all(c.ok for c in out)
-    assert [c.text for c in make("teacher", grammars.TEACHER, n_mode="separate").generate([CONV], sampling)[0]] == [
-        c.text for c in out
-    ]
+    assert [
+        c.text for c in make("teacher", grammars.TEACHER, n_mode="separate").generate([CONV], sampling)[0]
+    ] == [c.text for c in out]

@@ -35,7 +35,9 @@ def test_chat_prompt_length_matches_client_rendering(live, hf_tokenizer):
     # Server behaviour: /v1/chat/completions renders `tokenizer.chat_template` from the GGUF with
     # add_generation_prompt and reports the prompt's token count in usage.prompt_tokens.
     conv = render_teacher("Solve for x: 3x - 1 = 8. Give x as an integer or a reduced fraction.")
-    reply = live.post("/chat/completions", {"model": "x", "messages": conv, "max_tokens": 1, "temperature": 0.0})
+    reply = live.post(
+        "/chat/completions", {"model": "x", "messages": conv, "max_tokens": 1, "temperature": 0.0}
+    )
     ids = hf_tokenizer.apply_chat_template(conv, add_generation_prompt=True, tokenize=True, return_dict=True)
     assert reply["usage"]["prompt_tokens"] == len(ids["input_ids"])
 

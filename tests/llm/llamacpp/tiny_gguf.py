@@ -52,7 +52,10 @@ def _corpus() -> list[str]:
     lines = [TEACHER, JUDGE, render_student("What is 2 + 2?")[0]["content"], _WORDS]
     lines += [f"The answer is \\boxed{{{i}}}." for i in range(-20, 100)]
     lines += [f"What is the largest prime factor of {i}? Solve for x: {i}x - 7 = {i + 3}." for i in range(40)]
-    lines += [f"<think>\nWe add the sum.\n\nWait, check it.\n</think>\n\nThe answer is \\boxed{{{i}}}." for i in range(10)]
+    lines += [
+        f"<think>\nWe add the sum.\n\nWait, check it.\n</think>\n\nThe answer is \\boxed{{{i}}}."
+        for i in range(10)
+    ]
     return lines * 3
 
 
@@ -120,7 +123,7 @@ def write_tiny_model(
     n_ff: int = 128,
     n_ctx: int = 2048,
     vocab_size: int = 512,
-    logit_std: float = 3.0,
+    logit_std: float = 1.0,
 ) -> TinyModel:
     """Write `folder/tiny.gguf` and `folder/tokenizer/`; returns where they are.
 
