@@ -42,7 +42,8 @@ def backend(url: str, model: str, grammar: str | None, **extra: Any) -> dict[str
 def build_dict(url: str, tokenizer_dir: Path | None, name: str = "llamacpp-e2e") -> dict[str, Any]:
     """A small build with an LLM teacher (4 samples), LLM Retro-Search, an LLM student (k = 4) and
     a configured judge, over procedural seeds (largest prime factor and linear equations at level
-    1: one-digit golds the random model boxes now and then, so some records verify).
+    1: one-digit golds the random model boxes now and then, so some records verify), no
+    composition, two shards of four records.
 
     The reviser backend has the continuation grammar and, when `tokenizer_dir` is given, the
     tokenizer folder for `prefix_mode: completions_template` (llama.cpp ignores

@@ -151,13 +151,14 @@ class LlamaCppServer:
             _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
-    def kill_after(self, n_posts: int, poll_s: float = 0.005) -> threading.Event:
+    def kill_after(self, n_posts: int, poll_s: float = 0.005, timeout_s: float = 300.0) -> threading.Event:
         """SIGKILL the server from a watcher thread once it has logged `n_posts` more POSTs than
-        now; the returned event is set when it did."""
+        now; the returned event is set when it did (the watcher gives up after `timeout_s`)."""
         done, target = threading.Event(), self.posts() + n_posts
+        deadline = time.monotonic() + timeout_s
 
         def watch() -> None:
-            while self.alive():
+            while self.alive() and time.monotonic() < deadline:
                 if self.posts() >= target:
                     self.kill()
                     done.set()

@@ -124,14 +124,16 @@ def test_build_resumed_after_killing_the_server_is_identical(first, llamacpp, ti
             killed.append(llamacpp.kill_after(3))  # a few requests into distill shard 1
 
     try:
-        build(cfg, out, progress=arm)
-    except ReasonmillError:
-        pass  # a build may also stop at the outage; resuming is the same command either way
-    assert killed and killed[0].wait(30), "the server was never killed"
-    assert not llamacpp.alive()
-    interrupted = build_rows(out)
-    assert interrupted != first["rows"]  # the outage really cost something
-    llamacpp.start()
+        try:
+            build(cfg, out, progress=arm)
+        except ReasonmillError:
+            pass  # a build may also stop at the outage; resuming is the same command either way
+        assert killed and killed[0].wait(30), "the server was never killed"
+        assert not llamacpp.alive()
+        interrupted = build_rows(out)
+        assert interrupted != first["rows"]  # the outage really cost something
+    finally:
+        llamacpp.start()  # the same port: the config's URL is valid again
     build(cfg, out)
     assert build_rows(out) == first["rows"]
 
@@ -139,9 +141,9 @@ def test_build_resumed_after_killing_the_server_is_identical(first, llamacpp, ti
 def test_reviser_without_a_working_prefix_mode_refuses_in_one_line(first, llamacpp, tmp_path):
     # Server behaviour: continue_final_message is ignored and no tokenizer is given, so no prefix
     # mode works; the build must refuse, naming the backend, not revise with fresh replies.
+    # A fresh folder and no cache: the first build's rollouts, cached under the same request keys,
+    # would otherwise answer every continuation without asking the backend.
     out = tmp_path / "refused"
-    out.mkdir()
-    shutil.copy(first["out"] / CACHE_FILE, out / CACHE_FILE)  # distill and verify come from the cache
     with pytest.raises(ReasonmillError) as info:
         build(build_config(llamacpp.url, None), out)
     message = str(info.value)
