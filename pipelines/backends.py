@@ -17,6 +17,8 @@ whichever threads share the backend, and lands in the shard's marker and the man
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,8 +34,12 @@ from reasonmill.llm.cache import CachedBackend
 from reasonmill.llm.registry import parse_backend_config
 from reasonmill.llm.types import Completion, MessageLike, SamplingParams
 from reasonmill.llm.vllm_server import ManagedServer, VllmServerConfig, start_servers
+from reasonmill.shards import atomic_write_json
 
 CACHE_FILE = "llm_cache.sqlite"
+CAPABILITIES_FILE = ".state/llm_capabilities.json"
+"""What the start-up probe found per backend (keyed by what identifies the server), so other
+processes of the build and reruns adopt it instead of probing again."""
 
 
 @dataclass
@@ -60,7 +66,7 @@ def capabilities_of(backend: Any) -> dict[str, Any]:
     """The capabilities a backend (or the backend inside a cache wrapper) reports; {} if none."""
     inner = getattr(backend, "backend", backend)
     caps = getattr(inner, "capabilities", None)
-    return {k: v for k, v in caps().items() if v is not None} if callable(caps) else {}
+    return {k: v for k, v in caps(probe=False).items() if v is not None} if callable(caps) else {}
 
 
 @contextmanager
@@ -135,7 +141,7 @@ class BackendHub:
         self._backends: dict[str, LLMBackend] = {}
         self._servers: dict[str, list[ManagedServer]] = {}
         self._cache: RequestCache | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered: opening a backend reads the stored probe results
 
     def _config(self, name: str) -> dict[str, Any]:
         return self.config.llm.backends[name]
@@ -154,6 +160,75 @@ class BackendHub:
                     self.endpoints[name] = [s.base_url for s in servers]
         return dict(self.endpoints)
 
+    def _identity(self, name: str) -> str:
+        parsed = parse_backend_config(self._config(name), f"llm.backends.{name}")
+        urls = self.endpoints.get(name) or self._config(name).get("base_url")
+        blob = json.dumps({"fields": parsed.output_fields(), "urls": urls}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def _stored_capabilities(self) -> dict[str, Any]:
+        """name -> {"key", "capabilities"} of earlier probes: kept in the request cache when it
+        is on (so a rebuild with the same cache does not probe), else in the build folder."""
+        cache = self._request_cache()
+        if cache is not None:
+            return {n: e for n in self.used() if (e := cache.get_note(f"capabilities:{n}")) is not None}
+        path = self.out / CAPABILITIES_FILE if self.out is not None else None
+        if path is None or not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            return {}
+
+    def _store_capabilities(self, found: dict[str, Any]) -> None:
+        cache = self._request_cache()
+        if cache is not None:
+            for name, entry in found.items():
+                cache.put_note(f"capabilities:{name}", entry)
+        elif self.out is not None:
+            atomic_write_json(self.out / CAPABILITIES_FILE, {**self._stored_capabilities(), **found})
+
+    def used(self) -> list[str]:
+        """The backends a stage of this build names (each once, sorted)."""
+        return sorted({n for _, n in self.config.backend_refs() if n is not None})
+
+    def start(self) -> dict[str, list[str]]:
+        """What the process driving a build does first: start the managed servers, probe every
+        backend the build uses, and refuse at once (one line naming the backend) when the
+        Retro-Search reviser cannot continue a prefix — not hours later, after distillation.
+        Returns the managed servers' URLs for shard tasks in other processes."""
+        endpoints = self.start_managed()
+        caps = self.probe_all()
+        rs = self.config.retro_search
+        if rs.enabled and rs.backend and caps.get(rs.backend, {}).get("prefix") == "unsupported":
+            raise LLMCapabilityError(
+                f"Retro-Search reviser backend '{rs.backend}': the server does not continue an assistant prefix "
+                "(it ignores continue_final_message); set its `tokenizer:` to the model's tokenizer folder "
+                "(prefix_mode: completions_template) or use another reviser"
+            )
+        return endpoints
+
+    def probe_all(self) -> dict[str, dict[str, Any]]:
+        """Probe every backend the build uses once, at start-up (or adopt what an earlier probe of
+        the same server found, stored in the build folder); returns name -> capabilities."""
+        stored = self._stored_capabilities()
+        rs = self.config.retro_search
+        reviser = rs.backend if rs.enabled else None
+        found: dict[str, dict[str, Any]] = {}
+        for name in self.used():
+            inner = self._shared(name)
+            key = self._identity(name)
+            entry = stored.get(name) or {}
+            if entry.get("key") == key and hasattr(inner, "adopt"):
+                inner.adopt(entry.get("capabilities") or {})
+            if hasattr(inner, "probe"):  # asks only what is still unknown; prefixes only for the reviser
+                inner.probe(prefix=name == reviser)
+            found[name] = {"key": key, "capabilities": capabilities_of(inner)}
+        changed = {n: e for n, e in found.items() if stored.get(n) != e}
+        if changed:
+            self._store_capabilities(changed)
+        return {n: e["capabilities"] for n, e in found.items()}
+
     def _shared(self, name: str) -> LLMBackend:
         with self._lock:
             if name not in self._backends:
@@ -167,6 +242,10 @@ class BackendHub:
                     self._backends[name] = make_backend(parsed.client_config(self.endpoints[name]))
                 else:
                     self._backends[name] = make_backend(parsed)
+                entry = self._stored_capabilities().get(name) or {}
+                adopt = getattr(self._backends[name], "adopt", None)
+                if adopt is not None and entry.get("key") == self._identity(name):
+                    adopt(entry.get("capabilities") or {})
             return self._backends[name]
 
     def _request_cache(self) -> RequestCache | None:
@@ -190,9 +269,12 @@ class BackendHub:
         with self._lock:
             backends, self._backends = self._backends, {}
             servers, self._servers = self._servers, {}
+            cache = self._cache
         try:
             for b in backends.values():
                 b.close()
+            if cache is not None:
+                cache.checkpoint()
         finally:
             for group in servers.values():
                 for s in group:

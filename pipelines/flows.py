@@ -214,7 +214,7 @@ def run_build(
     with BuildLock(out), prefect_logs_to_file(out):
         hub = BackendHub(config, out)
         try:
-            endpoints = hub.start_managed() or None
+            endpoints = hub.start() or None
             if progress is not None:
                 progress_hooks.register(key, progress)
             f = build_flow.with_options(task_runner=task_runner(task_runner_kind, workers, address))

@@ -31,7 +31,7 @@ from reasonmill.config import BuildConfig
 from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
 from reasonmill.llm import BackendStats
 from reasonmill.lock import BuildLock
-from reasonmill.pipelines.backends import BackendUse, collect_llm_stats
+from reasonmill.pipelines.backends import BackendHub, BackendUse, collect_llm_stats
 from reasonmill.pipelines.context import StageContext, make_context
 from reasonmill.pipelines.export import export_corpus
 from reasonmill.pipelines.plan import shard_plan
@@ -227,12 +227,15 @@ def _backend_totals(markers: Iterable[dict[str, Any]]) -> dict[str, BackendUse]:
     return totals
 
 
-def backend_summary(config: BuildConfig, markers: list[dict[str, Any]]) -> dict[str, Any]:
+def backend_summary(
+    config: BuildConfig, markers: list[dict[str, Any]], out_dir: Path | None = None
+) -> dict[str, Any]:
     """Per LLM backend of the config: its kind and model, the stages that use it, what its
     requests cost over the whole build (every shard's marker summed: requests, tokens in and out,
     retries, failures by cause) and what the server was found to support (served model, n,
     prefix continuation, logprobs)."""
     totals = _backend_totals(markers)
+    probed = BackendHub(config, out_dir)._stored_capabilities() if out_dir is not None else {}
     out: dict[str, Any] = {}
     for name, cfg in sorted(config.llm.backends.items()):
         users = [s for s in STAGE_ORDER if name in STAGES.get(s).backends(config)]
@@ -241,7 +244,10 @@ def backend_summary(config: BuildConfig, markers: list[dict[str, Any]]) -> dict[
             "model": cfg.get("model") or cfg.get("model_path"),
             "stages": users,
             "stats": totals[name].stats.as_dict() if name in totals else BackendStats().as_dict(),
-            "capabilities": totals[name].capabilities if name in totals else {},
+            "capabilities": {
+                **((probed.get(name) or {}).get("capabilities") or {}),
+                **(totals[name].capabilities if name in totals else {}),
+            },
         }
     return out
 
@@ -283,7 +289,7 @@ def write_corpus(ctx: StageContext) -> dict[str, Any]:
         "stage_order": list(STAGE_ORDER),
         "stages": stages,
         "rejections": {name: s["counts"]["reasons"] for name, s in stages.items() if s["counts"]["reasons"]},
-        "llm": backend_summary(config, markers),
+        "llm": backend_summary(config, markers, out),
         "corpus": corpus,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -308,7 +314,7 @@ def build(
     with BuildLock(out):
         ctx = make_context(config, out, endpoints)
         try:
-            ctx.backends.start_managed()
+            ctx.backends.start()
             for name in STAGE_ORDER:
                 _clean_temp(out, name)
                 stage = make_stage(name, ctx)

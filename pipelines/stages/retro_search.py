@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reasonmill.config import BuildConfig
+from reasonmill.errors import LLMCapabilityError, ReasonmillError
 from reasonmill.generators.llm_tasks.teacher import render_teacher
 from reasonmill.generators.retro_search import LLMReviser, ProgrammaticReviser, Reviser, revise
 from reasonmill.pipelines.context import StageContext
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
+from reasonmill.pipelines.tally import RETRYABLE
 from reasonmill.records import Record, Rejection, Verdict
 
 
@@ -72,9 +74,25 @@ class RetroSearchStage(Stage):
 
             try:
                 results = [revise(rec, t, reviser, verify, self.knobs) for t in rec.traces]
+            except LLMCapabilityError as exc:  # the backend cannot continue a prefix: stop the build, say why
+                raise LLMCapabilityError(f"Retro-Search reviser: {exc}") from None
+            except ReasonmillError:
+                raise
             except Exception as exc:  # a reviser bug drops nothing silently
                 yield Rejection(rec, self.name, "revision_error", f"{type(exc).__name__}: {exc}")
                 continue
+            # An LLM rollout whose request failed or was cut off is asked again on the next run (a
+            # programmatic rollout's "error" is structural and would fail the same way again).
+            if isinstance(reviser, LLMReviser):
+                self.count(
+                    RETRYABLE,
+                    sum(
+                        v.startswith(("error", "length"))
+                        for r in results
+                        for e in r.entries
+                        for v in e.get("verdicts", [])
+                    ),
+                )
             revised = [r for r in results if r.revised]
             rec.traces = rec.traces + [r.trace for r in revised]
             rec.meta["retro_search"] = {

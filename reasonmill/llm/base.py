@@ -224,5 +224,11 @@ class BaseBackend(ABC):
                     c.meta["banned_violation"] = word
         return out
 
+    def capabilities(self, probe: bool = True) -> dict[str, Any]:
+        """What the backend supports: `served_model`, `n`, `prefix`, `logprobs` (see the
+        OpenAI-compatible backend, which finds them out). In-process backends render the prompt
+        themselves, so they sample n and continue prefixes natively; they return no logprobs."""
+        return {"served_model": self.model_id, "n": "native", "prefix": "native", "logprobs": False}
+
     def close(self) -> None:  # noqa: B027 - a backend with nothing to release keeps the default
         """Release what the backend holds; idempotent. Default: nothing."""

@@ -28,6 +28,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from reasonmill.llm.base import BackendStats, LLMBackend
 from reasonmill.llm.types import Completion, MessageLike, SamplingParams, as_messages
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS completions (
     sample INTEGER NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (key, sample)
+)
+"""
+NOTES = """
+CREATE TABLE IF NOT EXISTS notes (
+    key TEXT PRIMARY KEY,
+    body TEXT NOT NULL
 )
 """
 
@@ -72,6 +79,7 @@ class RequestCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._conn().execute(SCHEMA)
+        self._conn().execute(NOTES)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -122,6 +130,22 @@ class RequestCache:
     def __len__(self) -> int:
         (n,) = self._conn().execute("SELECT COUNT(*) FROM completions").fetchone()
         return int(n)
+
+    def get_note(self, key: str) -> Any:
+        """A JSON note stored beside the answers (e.g. what a server's probe found), or None."""
+        row = self._conn().execute("SELECT body FROM notes WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_note(self, key: str, value: Any) -> None:
+        """Store (or replace) a JSON note under `key`."""
+        self._conn().execute(
+            "INSERT OR REPLACE INTO notes (key, body) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
+        )
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file, so the file alone holds every answer
+        (a user may copy `llm_cache.sqlite` into another build folder)."""
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Close this thread's connection."""

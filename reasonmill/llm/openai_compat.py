@@ -234,6 +234,7 @@ class OpenAICompatBackend(BaseBackend):
         if config.prefix_mode not in ("auto",):
             self._caps["prefix"] = config.prefix_mode
         self._prefix_probe: asyncio.Lock | None = None
+        self._probed = False
         self._template: Any = None
 
     # -- sync facade -------------------------------------------------------------------------
@@ -271,11 +272,67 @@ class OpenAICompatBackend(BaseBackend):
         self._loop.run(shut())
         self._loop.close()
 
-    def capabilities(self) -> dict[str, Any]:
-        """What this server supports, as far as this backend has seen: `served_model`, `n`
-        ("native" | "separate"), `prefix` ("chat_continue" | "completions_template" |
-        "completions_plain" | "unsupported"), `logprobs` (bool); None where not yet known."""
+    def capabilities(self, probe: bool = True) -> dict[str, Any]:
+        """What this server supports: `served_model` (the name /v1/models lists), `n` ("native" |
+        "separate"), `prefix` ("chat_continue" | "completions_template" | "completions_plain" |
+        "unsupported"), `logprobs` (bool). Asking finds out: unless `probe` is False, the first
+        call probes what is not yet known (once per backend; None stays where the server could not
+        be reached)."""
+        if probe and not self._probed and any(v is None for v in self._caps.values()):
+            self.probe()
         return dict(self._caps)
+
+    def probe(self, prefix: bool = True) -> dict[str, Any]:
+        """Find out what the server supports before the build relies on it, with three tiny
+        requests (what the config fixes, or `adopt` was told, is not asked again): `n` (does a
+        reply to n = 2 hold two choices), logprobs and the served model (from the same reply), and
+        prefix continuation (see `_probe_chat_continue`; `prefix=False` skips it, for a backend
+        that will not continue prefixes). A probe that cannot complete (the server is down) leaves
+        the unknowns unknown; they are learnt on use."""
+        self._probed = self._probed or prefix
+        try:
+            self._loop.run(self._probe(prefix))
+        except LLMRequestError:
+            pass
+        return dict(self._caps)
+
+    def adopt(self, capabilities: dict[str, Any]) -> None:
+        """Take capabilities found by an earlier probe of the same server (for this build), so
+        other processes and reruns do not probe again; what the config fixes wins."""
+        for k in self._caps:
+            if self._caps[k] is None and capabilities.get(k) is not None:
+                self._caps[k] = capabilities[k]
+
+    async def _probe(self, prefix: bool = True) -> None:
+        if self._caps["served_model"] is None:
+            ep = self.pool.endpoints[0]
+            try:
+                listed = await ep.client.get(
+                    ep.url + "/models", self._headers, self.config.connect_timeout_s + 5
+                )
+                models = [
+                    m.get("id") for m in (json.loads(listed.body).get("data") or []) if isinstance(m, dict)
+                ]
+                self._caps["served_model"] = (
+                    self.model_id if self.model_id in models else (models[0] if models else None)
+                )
+            except (TransportError, HTTPStatusError, ValueError, AttributeError):
+                pass
+        if self._caps["n"] is None or self._caps["logprobs"] is None or self._caps["served_model"] is None:
+            two = SamplingParams(max_tokens=1, temperature=0.0, n=2, seed=0, top_logprobs=2)
+            payload = {
+                **self._payload(two, 2, 0),
+                "logprobs": True,
+                "top_logprobs": 2,
+                "messages": [{"role": "user", "content": "Reply with one word."}],
+            }
+            got = await self._request("chat", payload, 2)
+            if got and got[0].error is None:
+                if self._caps["n"] is None:
+                    self._caps["n"] = "native" if len(got) >= 2 else "separate"
+                self._caps["logprobs"] = any("top_logprobs" in c.meta for c in got)
+        if prefix and self._caps["prefix"] is None:
+            await self._resolve_prefix()
 
     def endpoint_states(self) -> list[dict[str, object]]:
         """Per-replica state (limit, circuit, counts) for logs and tests."""
@@ -374,12 +431,9 @@ class OpenAICompatBackend(BaseBackend):
         msgs = [m.as_dict() for m in messages] + [{"role": "assistant", "content": prefix}]
         return str(self._template.apply_chat_template(msgs, tokenize=False, continue_final_message=True))
 
-    async def _prefix_mode(self) -> str:
-        """The prefix-continuation mode to use, probing the server once when `prefix_mode` is auto."""
-        mode = self._caps["prefix"]
-        if mode is not None and mode != "unsupported":
-            return str(mode)
-        if mode is None:
+    async def _resolve_prefix(self) -> str:
+        """The prefix-continuation mode, probing the server once when `prefix_mode` is auto."""
+        if self._caps["prefix"] is None:
             if self._prefix_probe is None:
                 self._prefix_probe = asyncio.Lock()
             async with self._prefix_probe:
@@ -391,7 +445,11 @@ class OpenAICompatBackend(BaseBackend):
                         self._caps["prefix"] = "completions_template"
                     else:
                         self._caps["prefix"] = "unsupported"
-            mode = self._caps["prefix"]
+        return str(self._caps["prefix"])
+
+    async def _prefix_mode(self) -> str:
+        """The prefix-continuation mode to use; raises `LLMCapabilityError` when none works."""
+        mode = await self._resolve_prefix()
         if mode == "unsupported":
             raise LLMCapabilityError(
                 f"model {self.model_id}: the server does not continue an assistant prefix (it ignores "
@@ -550,7 +608,6 @@ class OpenAICompatBackend(BaseBackend):
                 raise
             lease.outcome = "ok"
             if result:
-                self._caps["served_model"] = self._caps["served_model"] or result[0].model
                 if b'"top_logprobs"' in body:
                     self._caps["logprobs"] = any("top_logprobs" in c.meta for c in result)
             if result:  # usage is per request: the prompt once, the completion tokens of every choice

@@ -43,6 +43,12 @@ class Transport(Protocol):
         """POST `body` to `url`; the whole exchange must finish within `deadline_s`."""
         ...
 
+    async def get(
+        self, url: str, headers: dict[str, str], deadline_s: float, max_bytes: int = 1 << 20
+    ) -> RawReply:
+        """GET `url` (e.g. /v1/models) under the same deadline and size rules."""
+        ...
+
     async def close(self) -> None:
         """Close connections."""
         ...
@@ -111,6 +117,19 @@ class AiohttpTransport:
 
         return await _deadlined(exchange(), deadline_s, (self._aiohttp.ClientError,))
 
+    async def get(
+        self, url: str, headers: dict[str, str], deadline_s: float, max_bytes: int = 1 << 20
+    ) -> RawReply:
+        """See `Transport.get`."""
+
+        async def exchange() -> RawReply:
+            async with self._session.get(url, headers=headers) as r:
+                return await _collect(
+                    r.status, r.headers, r.content.iter_chunked(CHUNK), max_bytes, r.content_length
+                )
+
+        return await _deadlined(exchange(), deadline_s, (self._aiohttp.ClientError,))
+
     async def close(self) -> None:
         """See `Transport.close`."""
         await self._session.close()
@@ -135,6 +154,17 @@ class HttpxTransport:
 
         async def exchange() -> RawReply:
             async with self._client.stream("POST", url, content=body, headers=headers) as r:
+                return await _collect(r.status_code, r.headers, r.aiter_bytes(CHUNK), max_bytes)
+
+        return await _deadlined(exchange(), deadline_s, (self._httpx.TransportError,))
+
+    async def get(
+        self, url: str, headers: dict[str, str], deadline_s: float, max_bytes: int = 1 << 20
+    ) -> RawReply:
+        """See `Transport.get`."""
+
+        async def exchange() -> RawReply:
+            async with self._client.stream("GET", url, headers=headers) as r:
                 return await _collect(r.status_code, r.headers, r.aiter_bytes(CHUNK), max_bytes)
 
         return await _deadlined(exchange(), deadline_s, (self._httpx.TransportError,))

@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import Field
@@ -320,6 +320,18 @@ class VllmServerBackend(BaseBackend):
         banned: Sequence[str],
     ) -> list[list[Completion]]:
         return self.client._continue(conversations, prefixes, sampling, banned)
+
+    def capabilities(self, probe: bool = True) -> dict[str, Any]:
+        """See `OpenAICompatBackend.capabilities`."""
+        return self.client.capabilities(probe)
+
+    def probe(self, prefix: bool = True) -> dict[str, Any]:
+        """See `OpenAICompatBackend.probe`."""
+        return self.client.probe(prefix)
+
+    def adopt(self, capabilities: dict[str, Any]) -> None:
+        """See `OpenAICompatBackend.adopt`."""
+        self.client.adopt(capabilities)
 
     def close(self) -> None:
         """Close the client and stop every server; idempotent."""
