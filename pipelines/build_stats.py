@@ -437,10 +437,9 @@ def decontamination_report(out: Path, manifest: dict[str, Any]) -> dict[str, Any
     """The build's decontamination report, or None when decontamination did not run.
 
     Looked up in order: `manifest["decontamination"]`, `manifest["curation"]["decontamination"]`,
-    a curation folder's manifest/report (its "decontamination" entry, or a decontamination.json),
-    then the score stage (exact normalised hash and word 13-gram overlap with the shipped
-    benchmark fingerprints) when `score.decontaminate` was on. Every result has "source" (where it
-    came from) next to the report's own fields.
+    then a curation folder's manifest/report (its "decontamination" entry, or a
+    decontamination.json). Every result has "source" (where it came from) next to the report's
+    own fields.
     """
     if isinstance(manifest.get("decontamination"), dict):
         return {"source": "manifest.json", **manifest["decontamination"]}
@@ -452,25 +451,7 @@ def decontamination_report(out: Path, manifest: dict[str, Any]) -> dict[str, Any
             return {"source": where, **doc}
         if isinstance(doc, dict) and isinstance(doc.get("decontamination"), dict):
             return {"source": where, **doc["decontamination"]}
-    config = manifest.get("config") or {}
-    score = manifest.get("stages", {}).get("score")
-    if not (config.get("score") or {}).get("decontaminate") or score is None:
-        return None
-    from reasonmill.pipelines.decontam import load_fingerprints
-
-    n, fingerprints = load_fingerprints()
-    c = score["counts"]
-    removed = c["reasons"].get("contaminated", 0)
-    checked = c["read"] - c["reasons"].get("duplicate", 0)
-    return {
-        "source": "score stage",
-        "method": f"exact normalised-text hash and word {n}-gram overlap with hashed benchmark questions",
-        "benchmarks": ", ".join(DECONTAM_BENCHMARKS),
-        "fingerprints": len(fingerprints),
-        "checked": checked,
-        "contaminated": removed,
-        "kept": checked - removed,
-    }
+    return None
 
 
 __all__ = [

@@ -548,7 +548,9 @@ def _accuracy_section(out: Path, manifest: dict[str, Any]) -> list[str]:
 def _decontam_section(out: Path, manifest: dict[str, Any]) -> list[str]:
     report = build_stats.decontamination_report(out, manifest)
     if report is None:
-        return ["Not run: `score.decontaminate` was off and no curation report was found."]
+        return [
+            "Not run: the build's `curate` step was off (`curate: null`) and no curation report was found."
+        ]
     flat = [
         [k, v if not isinstance(v, dict | list) else json.dumps(v, sort_keys=True)] for k, v in report.items()
     ]
@@ -610,6 +612,11 @@ BACKTRACKING = (
 )
 ONLINE_FILTERING = "Online Difficulty Filtering for Reasoning Oriented Reinforcement Learning"
 GPT3 = "Language Models are Few-Shot Learners (13-gram contamination analysis)"
+SEMDEDUP = "SemDeDup: Data-efficient learning at web-scale through semantic deduplication"
+REPHRASED = "Rethinking Benchmark and Contamination for Language Models with Rephrased Samples"
+SELECT2REASON = "Select2Reason: Efficient Instruction-Tuning Data Selection for Long-CoT Reasoning"
+LIMO = "LIMO: Less is More for Reasoning"
+S1 = "s1: Simple test-time scaling"
 
 
 def methods(config: dict[str, Any]) -> list[list[str]]:
@@ -653,12 +660,26 @@ def methods(config: dict[str, Any]) -> list[list[str]]:
         mode = "self / weak-to-strong LLM reviser" if refs["reviser"] else "programmatic reviser"
         rows.append(["retro_search", f"Retro-Search revision at thought boundaries ({mode})", RETRO_SEARCH])
     score = config.get("score") or {}
-    if score.get("dedup", True):
-        rows.append(["score", "exact dedup of normalised questions", "-"])
-    if score.get("decontaminate", True):
+    curate = config.get("curate")
+    if curate is not None:
         rows.append(
-            ["score", "decontamination: exact hash and word 13-gram overlap with benchmark questions", GPT3]
+            ["curate", "exact, MinHash near-duplicate and embedding (SemDeDup-style) dedup", SEMDEDUP]
         )
+        rows.append(
+            [
+                "curate",
+                "decontamination: exact, 13-gram, embedding retrieval with a number-aware check",
+                REPHRASED,
+            ]
+        )
+        papers = {
+            "select2reason": SELECT2REASON,
+            "limo_hard": LIMO,
+            "diversity": S1,
+            "balanced_band": ONLINE_FILTERING,
+        }
+        for sel in curate.get("selectors") or []:
+            rows.append(["curate", f"selection: {sel.get('name')}", papers.get(str(sel.get("name")), "-")])
     if score.get("student"):
         rows.append(
             ["score", "empirical difficulty: student pass rate over k samples, band filter", ONLINE_FILTERING]

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from reasonmill.config import load_config
 from reasonmill.errors import ReasonmillError
+from reasonmill.pipelines.curate_cmd import curate_command
 from reasonmill.pipelines.publish_cmd import publish_command
 from reasonmill.pipelines.train_cmd import eval_command, train_app
 from reasonmill.pipelines.verify_file import verify_command
@@ -303,6 +304,7 @@ def schedule(
 
 app.command("verify")(verify_command)
 app.command("publish")(publish_command)
+app.command("curate")(curate_command)
 app.add_typer(train_app, name="train")
 app.command("eval")(eval_command)
 

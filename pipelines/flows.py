@@ -108,7 +108,10 @@ def corpus_task(
 
 @flow(name="reasonmill-build", log_prints=False)
 def build_flow(
-    config_json: dict[str, Any], out: str, endpoints: dict[str, list[str]] | None = None, barrier: bool = False
+    config_json: dict[str, Any],
+    out: str,
+    endpoints: dict[str, list[str]] | None = None,
+    barrier: bool = False,
 ) -> dict[str, Any]:
     """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard.
 
@@ -131,7 +134,12 @@ def build_flow(
         else:
             cur = [
                 shard_task.submit(
-                    out, config_json, stage_name, k, endpoints, wait_for=(prev if barrier else [prev[k]]) if prev else []
+                    out,
+                    config_json,
+                    stage_name,
+                    k,
+                    endpoints,
+                    wait_for=(prev if barrier else [prev[k]]) if prev else [],
                 )
                 for k in range(n)
             ]

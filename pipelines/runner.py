@@ -252,6 +252,25 @@ def backend_summary(
     return out
 
 
+def curation_summary(out: Path) -> dict[str, Any] | None:
+    """What the curate stage decided, for the manifest and the card: rows kept and dropped per
+    reason, and the decontamination matches (benchmark, id, method, score) and template matches."""
+    path = Path(out) / "report" / "curation" / "report.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    return {
+        "rows": report.get("rows"),
+        "kept": report.get("kept"),
+        "reasons": report.get("reasons", {}),
+        "decontamination": {
+            "matches": report.get("contamination", []),
+            "template_matches": report.get("templates", []),
+        },
+        "report": "report/curation/report.md",
+    }
+
+
 def write_corpus(ctx: StageContext) -> dict[str, Any]:
     """The build's last step, "corpus": export the corpus from the last stage, write
     `manifest.json` (stages in pipeline order) and the report; return the manifest."""
@@ -290,6 +309,7 @@ def write_corpus(ctx: StageContext) -> dict[str, Any]:
         "stages": stages,
         "rejections": {name: s["counts"]["reasons"] for name, s in stages.items() if s["counts"]["reasons"]},
         "llm": backend_summary(config, markers, out),
+        "curation": curation_summary(out),
         "corpus": corpus,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

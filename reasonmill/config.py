@@ -299,11 +299,9 @@ class StudentConfig(Strict):
 
 
 class ScoreConfig(Strict):
-    """Difficulty scoring and selection."""
+    """Difficulty scoring: intrinsic effort and the student's pass rate (dedup, decontamination
+    and selection are the `curate` section's)."""
 
-    dedup: bool = True
-    decontaminate: bool = True
-    ngram: int = Field(default=13, ge=4)
     # The student that measures pass rates: the offline one by default; null turns it off.
     student: StudentConfig | None = Field(default_factory=StudentConfig)
 
@@ -373,6 +371,10 @@ class BuildConfig(Strict):
     retro_search: RetroSearchConfig = Field(default_factory=RetroSearchConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
+    # Curation (dedup, decontamination, selection): a `CurationConfig` of
+    # reasonmill.pipelines.curation, validated by the curate stage (core imports no stage);
+    # {} = its defaults, null = off.
+    curate: dict[str, Any] | None = Field(default_factory=dict)
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     synthesis: SynthesisConfig | None = None

@@ -86,7 +86,10 @@ def parse_judge(text: str) -> float | None:
     if len(digits) == 1:
         return float(digits.pop())
     words = t.casefold()
-    yes, no = re.search(r"\b(yes|correct|same)\b", words), re.search(r"\b(no|incorrect|different|not)\b", words)
+    yes, no = (
+        re.search(r"\b(yes|correct|same)\b", words),
+        re.search(r"\b(no|incorrect|different|not)\b", words),
+    )
     if yes and not no:
         return 1.0
     if no and not yes:
@@ -108,7 +111,13 @@ def logprob_score(top_logprobs: Mapping[str, float]) -> float | None:
 class LLMJudge:
     """Batched judge over an `LLMBackend` (see the module docstring); `name` signs its verdicts."""
 
-    def __init__(self, backend: LLMBackend, threshold: float = 0.5, sampling: SamplingParams | None = None, name: str = NAME) -> None:
+    def __init__(
+        self,
+        backend: LLMBackend,
+        threshold: float = 0.5,
+        sampling: SamplingParams | None = None,
+        name: str = NAME,
+    ) -> None:
         self.backend, self.threshold, self.name = backend, threshold, name
         # The first token's top log-probabilities are asked for, so the score is P("1")/(P("1")+P("0"))
         # where the server returns them; servers that do not fall back to the parsed digit.
@@ -120,7 +129,11 @@ class LLMJudge:
     def read(self, c: Completion) -> Verdict:
         """The verdict one judge reply gives (pure)."""
         if c.error is not None or c.finish_reason == "error":
-            return self._verdict(False, Reason.ERROR, f"judge request failed: {c.error}; raw: {str(c.meta.get('raw', c.text))[:1000]}")
+            return self._verdict(
+                False,
+                Reason.ERROR,
+                f"judge request failed: {c.error}; raw: {str(c.meta.get('raw', c.text))[:1000]}",
+            )
         if c.finish_reason != "stop":
             return self._verdict(False, Reason.ERROR, f"judge reply {c.finish_reason}: raw: {c.text[:1000]}")
         top = c.meta.get("top_logprobs")
@@ -140,7 +153,12 @@ class LLMJudge:
         answers: dict[int, str] = {}
         for i, it in enumerate(items):
             answer = extract_answer(it.prediction) if it.prediction is not None else None
-            if answer is None and it.prediction is not None and "\n" not in it.prediction.strip() and len(it.prediction) < 200:
+            if (
+                answer is None
+                and it.prediction is not None
+                and "\n" not in it.prediction.strip()
+                and len(it.prediction) < 200
+            ):
                 answer = it.prediction.strip() or None  # a bare answer, not a whole output
             if answer is None:
                 out[i] = self._verdict(False, Reason.NO_ANSWER, "no answer found in the prediction")

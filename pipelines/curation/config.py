@@ -230,7 +230,7 @@ class CurationConfig(Strict):
     @field_validator("backends")
     @classmethod
     def _valid_backends(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from reasonmill.llm.base import BACKENDS
+        from reasonmill.llm.registry import BACKENDS
 
         for name, cfg in v.items():
             kind = cfg.get("kind")

@@ -24,7 +24,7 @@ import numpy as np
 
 from reasonmill.pipelines.curation.config import NearDedupConfig, SemanticDedupConfig
 from reasonmill.pipelines.curation.embed import ProgressFn
-from reasonmill.pipelines.curation.text import numbers, shingles, text_key
+from reasonmill.pipelines.curation.text import content_key, shingles, text_key
 
 
 def exact_duplicates(questions: Sequence[str]) -> np.ndarray:
@@ -174,7 +174,7 @@ def near_duplicates(
         jac[sl] = (sig[ia[sl]] == sig[ib[sl]]).mean(axis=1)
     good = jac >= cfg.threshold
     if cfg.same_numbers:
-        nums = {i: frozenset(numbers(questions[i])) for i in np.unique(pairs[good]).tolist()}
+        nums = {i: content_key(questions[i]) for i in np.unique(pairs[good]).tolist()}
         good &= np.array(
             [g and nums[a] == nums[b] for (a, b), g in zip(pairs.tolist(), good.tolist(), strict=True)],
             dtype=bool,
@@ -219,7 +219,7 @@ def _clusters(emb: np.ndarray, cfg: SemanticDedupConfig) -> tuple[np.ndarray, np
 def semantic_duplicates(
     emb: np.ndarray,
     cfg: SemanticDedupConfig,
-    number_keys: Sequence[frozenset[str]] | None = None,
+    number_keys: Sequence[tuple[tuple[str, ...], frozenset[str]]] | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(duplicate_of, cosine) per row: the kept row it is a semantic duplicate of (-1 when kept).

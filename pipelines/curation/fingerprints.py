@@ -1,7 +1,7 @@
 """Legacy decontamination: exact-hash + word 13-gram fingerprints (the score stage's check).
 
 Superseded by `reasonmill.pipelines.curation.decontam` (n-grams, embeddings, the number-aware
-check); kept so `reasonmill.pipelines.decontam` keeps working until the score stage switches.
+check), used by the decontamination step as its fast exact and n-gram pass.
 
 The repository ships no benchmark text: `data/decontam_fingerprints.bin` holds 64-bit hashes of
 (a) each benchmark question's normalised text and (b) every word 13-gram of it. A question is

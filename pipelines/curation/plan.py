@@ -40,7 +40,7 @@ from reasonmill.pipelines.curation.embed import Embedder
 from reasonmill.pipelines.curation.report import CurationReport
 from reasonmill.pipelines.curation.selectors import SELECTORS, SelectionContext, trace_lengths
 from reasonmill.pipelines.curation.table import curation_table
-from reasonmill.pipelines.curation.text import normalise, numbers
+from reasonmill.pipelines.curation.text import content_key, normalise
 
 Progress = Callable[[str, int, int], None]
 """Called as `progress(step, done, total)` during long steps (embedding, hashing, dedup)."""
@@ -158,7 +158,7 @@ def _open_backends(
         if name not in config.backends:
             known = ", ".join(sorted(set(config.backends) | set(backends))) or "(none)"
             raise ConfigError("backends", f"LLM backend {name!r} is named but not defined; defined: {known}")
-        from reasonmill.llm.base import make_backend
+        from reasonmill.llm.registry import make_backend
 
         backend = make_backend(config.backends[name])
         opened.append(backend)
@@ -300,7 +300,7 @@ def _plan(
     if config.semantic.enabled and n:
         start = time.perf_counter()
         rows = np.flatnonzero(alive)
-        nums = [frozenset(numbers(questions[i])) for i in rows] if config.semantic.same_numbers else None
+        nums = [content_key(questions[i]) for i in rows] if config.semantic.same_numbers else None
         d, cos = semantic_duplicates(
             embeddings_of(rows), config.semantic, nums, report_progress("semantic_dedup")
         )

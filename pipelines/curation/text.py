@@ -93,6 +93,35 @@ def _canonical(number: str) -> str:
     return format(d, "f") if d == d.to_integral_value() or abs(d.as_tuple().exponent) < 30 else str(d)
 
 
+_SIGNED = re.compile(r"([-\u2212]\s*)?(\d+(?:[.,]\d+)*)")
+
+
+def number_sequence(text: str) -> tuple[str, ...]:
+    """The numbers written in digits, in order, each with its sign: the key two questions must
+    share to be duplicates of each other. A set of numbers is not enough there: "x^2 + 2x + 1" and
+    "x^2 - 2x + 1", or "6 red and 4 blue" and "4 red and 6 blue", are different problems.
+
+    >>> number_sequence("Solve x^2 - 2x + 1 = 0; draw 5 of 6.")
+    ('2', '-2', '1', '0', '5', '6')
+    """
+    return tuple(("-" if m.group(1) else "") + _canonical(m.group(2)) for m in _SIGNED.finditer(text))
+
+
+_NAME = re.compile(r"(?<![.!?:\n]\s)(?<!^)(?<![.!?:\n])\b([A-Z][a-z]+)\b")
+
+
+def content_key(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """What two questions must share to be the same problem: their signed numbers in order
+    (`number_sequence`) and the names they mention (capitalised words that do not open a
+    sentence). Templated puzzles without digits — knights and knaves, zebra grids — differ in
+    their names; a rewording keeps them.
+
+    >>> content_key("You meet Ada and Ben. Ada says: Ben lies.")[1] == frozenset({"Ada", "Ben"})
+    True
+    """
+    return number_sequence(text), frozenset(m.group(1) for m in _NAME.finditer(text))
+
+
 def numbers(text: str) -> set[str]:
     """Canonical numbers stated in `text`: digit runs (commas and trailing zeros dropped) and
     English number words, compounds included ("twenty-five" → 25, "three hundred and forty" → 340).

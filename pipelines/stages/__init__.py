@@ -1,6 +1,6 @@
-"""The build's stages, in order: seeds → compose → distill → verify → retro_search → score.
+"""The build's stages, in order: seeds → compose → distill → verify → retro_search → score → curate.
 
-Export to the corpus follows as a global step (`reasonmill.pipelines.export`).
+The corpus step (export, manifest, report) follows (`reasonmill.pipelines.runner.write_corpus`).
 """
 
-STAGE_ORDER: tuple[str, ...] = ("seeds", "compose", "distill", "verify", "retro_search", "score")
+STAGE_ORDER: tuple[str, ...] = ("seeds", "compose", "distill", "verify", "retro_search", "score", "curate")

@@ -73,7 +73,11 @@ class DistillStage(Stage):
         for rec in records:
             try:
                 rec.traces = self.teacher.traces(
-                    rec, cfg.samples, backtracks_for(rec.level, cfg.backtracks_by_level), self.config.seed, errors=self.errors
+                    rec,
+                    cfg.samples,
+                    backtracks_for(rec.level, cfg.backtracks_by_level),
+                    self.config.seed,
+                    errors=self.errors,
                 )
             except Exception as exc:
                 yield Rejection(rec, self.name, "teacher_error", f"{type(exc).__name__}: {exc}")

@@ -1,74 +1,41 @@
-"""Difficulty scoring and selection: intrinsic difficulty, exact dedup, decontamination.
+"""Difficulty scoring: intrinsic effort and the student's pass rate.
 
 Intrinsic difficulty comes from the solver effort of the record's passing traces (nodes expanded,
 backtracks): `difficulty_intrinsic = nodes / (nodes + 10)`, in (0, 1) and monotone in effort.
-Dedup keeps the first record (in shard order) of each normalised question and rejects the rest as
-`duplicate`; decontamination rejects questions that match a public benchmark question exactly or
-share a word 13-gram with one (`contaminated`), using only the hashed fingerprints shipped in
-`data/`. The dedup table spans all shards (`cross_shard`), so `prepare` computes it once from
-every input shard and stores it beside the stage's markers.
 
-Empirical difficulty (`score.student`, on by default): each surviving record gets `k` samples
-from the student — the offline student (the families' bounded solvers, `reasonmill.generators.
-student`) or, with `backend`, an LLM in one batched call per shard — checked through the build's
-one checking path (pool, or the judge for free-form). A record the offline student has no solver
-for (reasoning-gym items) is "unscored". `scores["pass_rate"]` = passed / usable samples, where a sample is
-usable when its request completed and its check reached a decision (a timeout or a judge error is
-neither right nor wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass rate
-below the band is `too_hard`, above it `too_easy`, and a record with no usable sample `unscored`;
-without it such a record is kept without a pass rate (the counts go to `record.meta["student"]`).
+Empirical difficulty (`score.student`, on by default): each record gets `k` samples from the
+student — the offline student (the families' bounded solvers, `reasonmill.generators.student`)
+or, with `backend`, an LLM in one batched call per shard — checked through the build's one
+checking path (pool, or the judge for free-form). A record the offline student has no solver for
+(reasoning-gym items) is "unscored". `scores["pass_rate"]` = passed / usable samples, where a
+sample is usable when its request completed and its check reached a decision (a timeout or a judge
+error is neither right nor wrong); `scores["difficulty"] = 1 - pass_rate`. With `filter`, a pass
+rate below the band is `too_hard`, above it `too_easy`, and a record with no usable sample
+`unscored`; without it such a record is kept without a pass rate (the counts go to
+`record.meta["student"]`). Dedup, decontamination and selection follow in the `curate` stage.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from reasonmill.config import BuildConfig
 from reasonmill.generators.llm_tasks.parsing import REQUEST_FAILED, TRUNCATED
 from reasonmill.generators.llm_tasks.student import StudentSample, render_student, sample_students
 from reasonmill.generators.student import student_answers
-from reasonmill.ids import text_fingerprint
 from reasonmill.llm.types import SamplingParams
-from reasonmill.pipelines.context import StageContext
-from reasonmill.pipelines.decontam import contaminated, load_fingerprints
 from reasonmill.pipelines.stages.base import STAGES, Output, Stage
 from reasonmill.pipelines.tally import RETRYABLE
 from reasonmill.records import Record, Rejection
-from reasonmill.shards import StageDir, atomic_write_json
-
-DEDUP_STATE = "first_occurrence.json"
-
-
-def first_occurrences(input_shards: list[Path]) -> dict[str, str]:
-    """Normalised-question hash → id of its first record, scanning shards in order."""
-    first: dict[str, str] = {}
-    for path in input_shards:
-        table = pq.read_table(path, columns=["id", "problem"])
-        for rid, prob in zip(
-            table.column("id").to_pylist(), table.column("problem").to_pylist(), strict=True
-        ):
-            first.setdefault(text_fingerprint(prob["question"]), rid)
-    return first
 
 
 class ScoreStage(Stage):
-    """Verified records in, scored, deduplicated and decontaminated records out."""
+    """Verified records in, records with intrinsic and empirical difficulty out."""
 
     name = "score"
-    version = "1"
+    version = "2"
     sections = ("score",)
-    cross_shard = True
-
-    def __init__(self, ctx: StageContext) -> None:
-        super().__init__(ctx)
-        self._first: dict[str, str] | None = None
-        self._table = load_fingerprints() if ctx.config.score.decontaminate else None
-        self._state = StageDir(ctx.out, self.name).state(DEDUP_STATE)
 
     @classmethod
     def backends(cls, config: BuildConfig) -> list[str]:
@@ -79,26 +46,8 @@ class ScoreStage(Stage):
     def prompts(cls, config: BuildConfig) -> list[Callable[..., Any]]:
         return [render_student]
 
-    def prepare(self, inputs: list[Path]) -> None:
-        if not self.config.score.dedup:
-            return
-        self._first = first_occurrences(inputs)
-        atomic_write_json(
-            self._state,
-            {"key": self.key_part(self.config), "shards": [p.name for p in inputs], "first": self._first},
-        )
-
-    def _dedup_table(self) -> dict[str, str] | None:
-        if not self.config.score.dedup:
-            return None
-        if self._first is None:
-            if not self._state.exists():
-                raise RuntimeError("score stage: dedup table missing; run prepare() first")
-            self._first = json.loads(self._state.read_text())["first"]
-        return self._first
-
     def run(self, records: list[Record], shard: int) -> Iterator[Output]:
-        scored = list(self._score(records))
+        scored = [self._intrinsic(rec) for rec in records]
         if self.config.score.student is None:
             yield from scored
             return
@@ -121,12 +70,16 @@ class ScoreStage(Stage):
         )
         if st.backend is not None:
             samples = (
-                sample_students(self.backend(st.backend), [r.problem.question for r in records], st.k, sampling)
+                sample_students(
+                    self.backend(st.backend), [r.problem.question for r in records], st.k, sampling
+                )
                 if records
                 else []
             )
         else:  # the offline student: the families' bounded solvers, k samples each
-            samples = [[StudentSample(t) for t in student_answers(r, st.k, self.config.seed)] for r in records]
+            samples = [
+                [StudentSample(t) for t in student_answers(r, st.k, self.config.seed)] for r in records
+            ]
         pairs = [
             (rec, smp.text)
             for rec, row in zip(records, samples, strict=True)
@@ -171,27 +124,16 @@ class ScoreStage(Stage):
         )
         return Rejection(rec, self.name, reason, detail)
 
-    def _score(self, records: list[Record]) -> Iterator[Output]:
-        """Dedup, decontamination and intrinsic difficulty."""
-        first = self._dedup_table()
-        for rec in records:
-            fp = text_fingerprint(rec.problem.question)
-            if first is not None and first.get(fp, rec.id) != rec.id:
-                yield Rejection(rec, self.name, "duplicate", f"same question as {first[fp]}")
-                continue
-            if self._table is not None and contaminated(rec.problem.question, self._table):
-                yield Rejection(
-                    rec, self.name, "contaminated", "matches a benchmark question (exact or 13-gram)"
-                )
-                continue
-            passing = [t for t in rec.traces if t.verdict is not None and t.verdict.passed]
-            efforts = [t.meta.get("solver", {}) for t in passing]
-            nodes = min((e.get("nodes", 0) for e in efforts), default=0)
-            rec.scores["effort_nodes"] = float(nodes)
-            rec.scores["effort_backtracks"] = float(min((e.get("backtracks", 0) for e in efforts), default=0))
-            rec.scores["difficulty_intrinsic"] = nodes / (nodes + 10) if nodes else 0.0
-            rec.scores["trace_tokens_min"] = float(min((t.tokens for t in passing), default=0))
-            yield rec
+    def _intrinsic(self, rec: Record) -> Record:
+        """Intrinsic difficulty from the solver effort of the record's passing traces."""
+        passing = [t for t in rec.traces if t.verdict is not None and t.verdict.passed]
+        efforts = [t.meta.get("solver", {}) for t in passing]
+        nodes = min((e.get("nodes", 0) for e in efforts), default=0)
+        rec.scores["effort_nodes"] = float(nodes)
+        rec.scores["effort_backtracks"] = float(min((e.get("backtracks", 0) for e in efforts), default=0))
+        rec.scores["difficulty_intrinsic"] = nodes / (nodes + 10) if nodes else 0.0
+        rec.scores["trace_tokens_min"] = float(min((t.tokens for t in passing), default=0))
+        return rec
 
 
 STAGES.register(ScoreStage.name, ScoreStage)

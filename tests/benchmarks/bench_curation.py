@@ -20,7 +20,7 @@ Writes tests/benchmarks/results/curation.json and curation.md.
    time from the benchmark files; thresholds were tuned on the "dev" family): recall on verbatim,
    prefixed and reworded copies, hard negatives flagged, and questions per second with and
    without embedding; baseline in the same run: the legacy exact-hash + 13-gram check
-   (`reasonmill.pipelines.decontam.contaminated`). "Including embedding" combines the check's rate
+   (`reasonmill.pipelines.curation.fingerprints.contaminated`). "Including embedding" combines the check's rate
    with the embedding benchmark's sentences/s (the embedding cache may be warm).
    Leave-one-out: each benchmark question checked
    against the index without itself (other benchmark problems are distinct problems, so flags are
@@ -192,7 +192,7 @@ def bench_decontam(n_questions: int, tmp: Path) -> dict[str, Any]:
     from reasonmill.pipelines.curation import DecontamConfig, Decontaminator, Embedder, EmbeddingConfig
     from reasonmill.pipelines.curation.benchmarks import registered_rows
     from reasonmill.pipelines.curation.decontam import classify
-    from reasonmill.pipelines.decontam import contaminated, load_fingerprints
+    from reasonmill.pipelines.curation.fingerprints import contaminated, load_fingerprints
 
     rows = list(registered_rows())
     out: dict[str, Any] = {}

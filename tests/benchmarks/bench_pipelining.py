@@ -45,7 +45,8 @@ def config(url: str, shards: int, rows: int) -> dict:
         "distill": {"backend": "teacher", "samples": 4, "max_tokens": 256},
         "verify": {"workers": 2, "timeout_s": 30, "require_passing_trace": False},
         "retro_search": {"enabled": False},
-        "score": {"student": None, "dedup": True, "decontaminate": False},
+        "score": {"student": None},
+        "curate": None,
         "llm": {"cache": False, "backends": {"teacher": {"kind": "openai", "model": "loopback", "base_url": url, "max_concurrency": 4}}},
     }
 

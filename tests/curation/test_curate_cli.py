@@ -180,7 +180,8 @@ def test_curate_a_build_folder_agrees_with_the_library_over_its_records(tmp_path
     from reasonmill.shards import StageDir, iter_records
 
     build_dir = tmp_path / "build"
-    build(small_config, build_dir)
+    # A build without its own curate step, so `reasonmill curate` sees every scored record.
+    build(small_config.model_copy(update={"curate": None}), build_dir)
     config = {"selectors": [{"name": "select2reason", "params": {"fraction": 0.25}}]}
     cfg_file = tmp_path / "curate.yaml"
     cfg_file.write_text(json.dumps(config))
@@ -190,7 +191,7 @@ def test_curate_a_build_folder_agrees_with_the_library_over_its_records(tmp_path
         ["curate", str(build_dir), "--out", str(out), str(cfg_file), "--cache-dir", str(tmp_path / "cache")],
     )
     assert res.exit_code == 0, res.output
-    corpus = _rows(build_dir / "corpus")
+    corpus = _rows(build_dir / "corpus" / "records")
     kept, rejected = _rows(out / "kept"), _rows(out / "rejected")
     assert sorted(r["id"] for r in kept + rejected) == sorted(r["id"] for r in corpus)
     assert set(kept[0]) == set(corpus[0]) | {"curation_select2reason"}
@@ -210,3 +211,7 @@ def test_curate_a_build_folder_agrees_with_the_library_over_its_records(tmp_path
     assert {r["id"]: r["reason"] for r in rejected} == {
         rid: plan.decision(rid).reason for rid in plan.decisions["id"] if not plan.decision(rid).kept
     }
+    # and the build's curate stage with the same config keeps exactly those rows
+    curated_build = tmp_path / "curated-build"
+    build(small_config.model_copy(update={"curate": config}), curated_build)
+    assert sorted(r["id"] for r in _rows(curated_build / "corpus" / "records")) == sorted(plan.kept_ids())

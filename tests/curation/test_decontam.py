@@ -269,7 +269,7 @@ def test_unknown_benchmark_and_missing_backend_are_config_errors():
 
 
 def test_legacy_import_path_still_works():
-    from reasonmill.pipelines.decontam import contaminated, load_fingerprints
+    from reasonmill.pipelines.curation.fingerprints import contaminated, load_fingerprints
 
     q = next(iter_benchmark_rows("math500_test.jsonl"))["question"]
     assert contaminated(q, load_fingerprints()) and not contaminated(

@@ -236,7 +236,7 @@ def test_judge_difficulty_scores_from_logprobs_and_asks_for_them():
 
 def test_judge_difficulty_through_a_real_server_requests_logprobs():
     from reasonmill.llm import make_backend
-    from reasonmill.llm.loopback import LoopbackServer
+    from reasonmill.testing.loopback import LoopbackServer
 
     seen = []
 
@@ -307,7 +307,7 @@ def test_unknown_selector_and_bad_params_name_the_field():
 
 
 def test_backends_from_the_config_are_cached_between_runs(tmp_path):
-    from reasonmill.llm.loopback import LoopbackServer
+    from reasonmill.testing.loopback import LoopbackServer
 
     asked = []
 

@@ -71,7 +71,7 @@ def test_llm_build_under_faults_loses_no_row_and_reruns_from_cache(tmp_path, wor
     scored = [r for f in sorted((out / "score").glob("shard-*.parquet")) for r in pq.read_table(f, columns=["scores"]).to_pylist()]
     assert scored and all(0.2 <= {s["name"]: s["value"] for s in r["scores"]}["pass_rate"] <= 0.8 for r in scored)
     rows = corpus(out)
-    assert rows and len(rows) == stages["score"]["counts"]["written"]
+    assert rows and len(rows) == stages["curate"]["counts"]["written"]
     assert {"mindgym", "arithmetic_chain"} & {r["source"] for r in rows}
 
     # Rebuild from scratch without faults: only what failed or was truncated is asked again.

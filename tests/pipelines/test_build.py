@@ -47,7 +47,7 @@ def test_build_accounts_for_every_row_and_loads_with_datasets(tmp_path, small_co
         assert sum(c["reasons"].values()) == c["rejected"]
     assert stages["compose"]["counts"]["created"] == 12
     rows = _corpus(out)
-    assert len(rows) == manifest["corpus"]["rows"] == stages["score"]["counts"]["written"]
+    assert len(rows) == manifest["corpus"]["rows"] == stages["curate"]["counts"]["written"]
     assert len({r["id"] for r in rows}) == len(rows)
     ds = load_dataset(str(out), "sft", split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert ds.num_rows == len(rows)

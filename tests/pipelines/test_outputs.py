@@ -29,7 +29,7 @@ def out(tmp_path_factory) -> Path:
         ],
         # Seeds composed away are rejections, so OUT/rejected has rows to load.
         "compose": {"rules": [{"principle": "bridging", "count": 30, "hops": 2}], "keep_seeds": False},
-        "score": {"dedup": True},
+        "curate": {},  # dedup and decontamination with the defaults
     }
     path = tmp_path_factory.mktemp("outputs") / "out"
     build(validate_config(small), path)

@@ -327,7 +327,7 @@ def known_build(tmp_path: Path) -> Path:
         }
         return {"version": "1", "key": name, "shards": 1, "counts": counts, "files": files}
 
-    config = validate_config({"name": "known", "score": {"decontaminate": False}}).model_dump(mode="json")
+    config = validate_config({"name": "known", "curate": None}).model_dump(mode="json")
     manifest = {
         "name": "known",
         "reasonmill_version": "0.1.0",
@@ -390,7 +390,7 @@ def test_card_numbers_match_the_verdicts_and_tokens_in_the_stage_shards(known_bu
     )  # passed, mismatch, no_answer, timeout, unverifiable, unverified
     assert "| fam2 | 1 | 1 | 3 | 1 | 33.3% |" in text
     assert "150 to 110 tokens in total, a **26.7%** reduction" in text
-    assert "Not run: `score.decontaminate` was off" in text
+    assert "Not run: the build's `curate` step was off" in text
     assert "| verify | no_correct_trace | 1 |" in text and "| verify | unverifiable_gold | 1 |" in text
     meta = front(text)
     assert [c["config_name"] for c in meta["configs"]] == ["records"] and meta["configs"][0][
