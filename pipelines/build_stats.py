@@ -155,8 +155,9 @@ DECONTAM_BENCHMARKS = (
 )
 """Question sets behind `data/decontam_fingerprints.bin` (7,866 questions, hashed; no text shipped)."""
 
-CURATION_FOLDERS = ("curate", "curated")
-"""Folders of a build that a curation run (`reasonmill curate`) may write, each with its own manifest."""
+CURATION_FOLDERS = ("curated",)
+"""Folders of a build that a curation run (`reasonmill curate`) may write, each with its own manifest
+(`curate/` is the build's own curate stage; its report is `curation/`)."""
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -43,7 +43,7 @@ from reasonmill.pipelines.card import DEFAULT_LICENSE, render_card
 from reasonmill.shards import StageDir, file_sha256
 
 REPO_TYPE = "dataset"
-MANAGED_FOLDERS = frozenset({"corpus", "preference", "report", *build_stats.CURATION_FOLDERS})
+MANAGED_FOLDERS = frozenset({"corpus", "preference", "report", "curation", *build_stats.CURATION_FOLDERS})
 """Top-level repo folders a publish owns: remote files there that the build lacks are deleted."""
 ProgressHook = Callable[[int, int], None]
 """Called as (bytes checked so far, bytes to check) while the build's files are re-hashed."""
@@ -227,7 +227,7 @@ def local_files(
     for rel, digest in build_stats.data_files(out, manifest).items():
         add_path(rel, digest)
     add_path("manifest.json")
-    for pattern in ("report/*.png", "report/*.json"):
+    for pattern in ("report/*.png", "report/*.json", "curation/*.png", "curation/*.json", "curation/*.md"):
         for p in sorted(out.glob(pattern)):
             add_path(p.relative_to(out).as_posix())
     for folder in build_stats.CURATION_FOLDERS:

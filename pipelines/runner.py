@@ -255,7 +255,7 @@ def backend_summary(
 def curation_summary(out: Path) -> dict[str, Any] | None:
     """What the curate stage decided, for the manifest and the card: rows kept and dropped per
     reason, and the decontamination matches (benchmark, id, method, score) and template matches."""
-    path = Path(out) / "report" / "curation" / "report.json"
+    path = Path(out) / "curation" / "report.json"
     if not path.exists():
         return None
     report = json.loads(path.read_text())
@@ -267,7 +267,7 @@ def curation_summary(out: Path) -> dict[str, Any] | None:
             "matches": report.get("contamination", []),
             "template_matches": report.get("templates", []),
         },
-        "report": "report/curation/report.md",
+        "report": "curation/report.md",
     }
 
 

@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,11 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from reasonmill.errors import ConfigError
 from reasonmill.llm.base import LLMBackend
-from reasonmill.pipelines.curation.embed import ProgressFn
 from reasonmill.pipelines.curation.judge import ask, render_difficulty
 from reasonmill.registry import Registry
 from reasonmill.text import count_tokens
 from reasonmill.verifiers.extract import extract
+
+if TYPE_CHECKING:  # a type only: embed imports the config, which checks selector names
+    from reasonmill.pipelines.curation.embed import ProgressFn
 
 
 @dataclass(slots=True)

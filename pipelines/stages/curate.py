@@ -5,7 +5,7 @@ table the corpus export would give for them (`reasonmill.pipelines.curation.reco
 plans curation once over all of it — exact, near-duplicate and semantic dedup, decontamination
 against the benchmark registry (exact, n-gram, embedding retrieval with the number-aware check,
 optional LLM-judge confirmation), then the selectors the `curate` section names — and stores the
-plan beside the stage's markers and its report under `OUT/report/curation/`. Each shard's `run`
+plan beside the stage's markers and its report (JSON, Markdown, HTML, plots) in `OUT/curation/`. Each shard's `run`
 then applies the plan: a kept record gets the selectors' `curation_*` scores, a dropped one is a
 `Rejection` with the plan's reason (`duplicate`, `near_duplicate`, `semantic_duplicate`,
 `contaminated`, `not_selected`, ...) and detail. A record with no verified trace (which the
@@ -31,7 +31,7 @@ from reasonmill.records import Record, Rejection
 from reasonmill.shards import StageDir, iter_records
 
 PLAN_STATE = "plan"
-REPORT_DIR = "report/curation"
+REPORT_DIR = "curation"
 
 
 def curation_config(config: BuildConfig) -> Any:

@@ -65,6 +65,7 @@ def test_publish_uploads_the_build_and_republishing_it_uploads_nothing(build_cop
     assert data and all(rel.startswith(("corpus/", "preference/")) for rel in data)
     expected = {"README.md", "manifest.json", ".gitattributes", *data}
     expected |= {p.relative_to(out).as_posix() for p in (out / "report").iterdir()}
+    expected |= {p.relative_to(out).as_posix() for p in (out / "curation").iterdir()}  # the curate stage's report
     assert set(files) == expected
     for rel in expected - {"README.md", ".gitattributes"}:
         assert files[rel] == local_bytes(out, rel), rel
