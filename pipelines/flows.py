@@ -2,10 +2,10 @@
 
 Tasks pass paths, shard numbers and the config as JSON, never rows: a Prefect task run costs
 milliseconds, so a task handles a whole shard. Shards flow through stages without a barrier:
-shard k of a stage is submitted with `wait_for` on shard k of the stage before, so it starts as
-soon as that one is committed (an LLM stage's server never waits for the CPU stages behind it);
-a cross-shard stage (`Stage.cross_shard`, score's dedup) waits explicitly for every shard before
-it, through its `prepare` task. The corpus is the same as a stage-by-stage run's, since every
+the flow body submits shard k of a stage the moment shard k of the stage before is committed, so
+it runs beside the stages still working on other shards (an LLM stage's server never waits for
+the CPU stages behind it); a cross-shard stage (`Stage.cross_shard`, curate's dedup) waits
+explicitly for every shard before it, through its `prepare` task. The corpus is the same as a stage-by-stage run's, since every
 shard's inputs are the same files.
 
 Nothing that holds a lock, a console or a progress bar is referenced by a task (Dask pickles what
@@ -112,8 +112,9 @@ def build_flow(
     out: str,
     endpoints: dict[str, list[str]] | None = None,
     barrier: bool = False,
+    max_in_flight: int = 1,
 ) -> dict[str, Any]:
-    """Seeds → compose → distill → verify → retro_search → score → corpus, shard by shard.
+    """Seeds → compose → distill → verify → retro_search → score → curate → corpus, shard by shard.
 
     `barrier=True` makes every shard of a stage wait for every shard of the stage before (the
     stage-by-stage schedule; same corpus, kept for comparison — see bench_pipelining.py).
@@ -121,35 +122,48 @@ def build_flow(
     config = validate_config(config_json)
     n = runner.num_shards(config)
     Path(out).mkdir(parents=True, exist_ok=True)
-    everything: list[PrefectFuture[Any]] = []
-    prev: list[PrefectFuture[Any]] = []
-    for stage_name in STAGE_ORDER:
-        if STAGES.get(stage_name).cross_shard:
-            prep = prepare_task.submit(out, config_json, stage_name, endpoints, wait_for=prev)
-            cur = [
-                shard_task.submit(out, config_json, stage_name, k, endpoints, wait_for=[prep])
-                for k in range(n)
-            ]
-            everything.append(prep)
-        else:
-            cur = [
-                shard_task.submit(
-                    out,
-                    config_json,
-                    stage_name,
-                    k,
-                    endpoints,
-                    wait_for=(prev if barrier else [prev[k]]) if prev else [],
-                )
-                for k in range(n)
-            ]
-        everything.extend(cur)
-        prev = cur
     hook = progress_hooks.get(out)
-    for fut in as_completed(everything):
+    # The flow body schedules. A task is submitted when what it reads is committed, at most
+    # `max_in_flight` at a time (the runner's workers), the most downstream ready task first:
+    # verify of shard 0 runs as soon as distill of shard 0 is done, beside distill of shard 1,
+    # instead of queueing behind every distill shard in the runner's FIFO (submitting everything
+    # up front with `wait_for` would be a barrier in all but name).
+    running: dict[PrefectFuture[Any], tuple[int, int | None]] = {}
+    ready: list[tuple[int, int | None]] = [(0, k) for k in range(n)]
+    finished = [0] * len(STAGE_ORDER)
+
+    def submit_ready() -> None:
+        ready.sort(key=lambda t: (-t[0], -1 if t[1] is None else t[1]))
+        while ready and len(running) < max(1, max_in_flight):
+            stage, shard = ready.pop(0)
+            name = STAGE_ORDER[stage]
+            if shard is None:
+                running[prepare_task.submit(out, config_json, name, endpoints)] = (stage, None)
+            else:
+                running[shard_task.submit(out, config_json, name, shard, endpoints)] = (stage, shard)
+
+    submit_ready()
+    while running:
+        fut = next(as_completed(list(running)))
+        stage, shard = running.pop(fut)
         info = fut.result()  # re-raises a task's failure (after its retries)
-        if hook is not None and isinstance(info, dict) and "stage" in info:
-            hook(info["stage"], info["shard"], info)
+        if shard is None:  # a cross-shard stage is prepared: all its shards may run
+            ready.extend((stage, k) for k in range(n))
+        else:
+            if hook is not None and isinstance(info, dict):
+                hook(STAGE_ORDER[stage], shard, info)
+            finished[stage] += 1
+            nxt = stage + 1
+            if nxt < len(STAGE_ORDER):
+                if STAGES.get(STAGE_ORDER[nxt]).cross_shard:  # needs every shard first, explicitly
+                    if finished[stage] == n:
+                        ready.append((nxt, None))
+                elif barrier:
+                    if finished[stage] == n:
+                        ready.extend((nxt, k) for k in range(n))
+                else:
+                    ready.append((nxt, shard))
+        submit_ready()
     return corpus_task(out, config_json, endpoints)
 
 
@@ -226,7 +240,10 @@ def run_build(
             if progress is not None:
                 progress_hooks.register(key, progress)
             f = build_flow.with_options(task_runner=task_runner(task_runner_kind, workers, address))
-            return f(config.model_dump(mode="json"), key, endpoints, barrier)
+            # With a remote Dask cluster the flow cannot see how many workers it has: keep enough
+            # tasks in flight for a cluster, and let Dask queue them.
+            in_flight = workers if not address else max(workers, 64)
+            return f(config.model_dump(mode="json"), key, endpoints, barrier, in_flight)
         finally:
             progress_hooks.unregister(key)
             shard_work.close_contexts(key)

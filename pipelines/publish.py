@@ -227,7 +227,14 @@ def local_files(
     for rel, digest in build_stats.data_files(out, manifest).items():
         add_path(rel, digest)
     add_path("manifest.json")
-    for pattern in ("report/*.png", "report/*.json", "curation/*.png", "curation/*.json", "curation/*.md", "curation/*.html"):
+    for pattern in (
+        "report/*.png",
+        "report/*.json",
+        "curation/*.png",
+        "curation/*.json",
+        "curation/*.md",
+        "curation/*.html",
+    ):
         for p in sorted(out.glob(pattern)):
             add_path(p.relative_to(out).as_posix())
     for folder in build_stats.CURATION_FOLDERS:

@@ -39,13 +39,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    """Start the loopback server in a subprocess and wait for /health."""
+def start_server(latency: float, reply: str | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the loopback server in a subprocess (answering `reply` to every request when given)
+    and wait for /health."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reasonmill.testing.loopback", "--port", str(port), "--latency", str(latency)],
-        stdout=subprocess.DEVNULL,
-    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "reasonmill.testing.loopback",
+        "--port",
+        str(port),
+        "--latency",
+        str(latency),
+    ]
+    if reply is not None:
+        cmd += ["--reply", reply]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
