@@ -25,7 +25,7 @@ def _load_families() -> None:
 
 
 def _load_principles() -> None:
-    _import_package("reasonmill.generators.compose")
+    _import_package("reasonmill.generators.principles")
 
 
 def _load_teachers() -> None:

@@ -61,15 +61,15 @@ _ANALYSIS_COLUMNS = (
 def corpus_records(out: Path) -> pa.Table | None:
     """The corpus's flat analysis rows (one per kept record), or None when the corpus is empty.
 
-    New layout: `OUT/corpus/records/` through `export.read_subset(out, "records")` when that
+    New layout: `OUT/corpus/records/` through `corpus.read_subset(out, "records")` when that
     function exists, else its Parquet files. Old layout: `OUT/corpus/*.parquet` (analysis columns only).
     """
     out = Path(out)
     folder = out / "corpus" / "records"
     if folder.is_dir():
-        from reasonmill.pipelines import export
+        from reasonmill.pipelines import corpus as corpus_subsets
 
-        read_subset = getattr(export, "read_subset", None)
+        read_subset = getattr(corpus_subsets, "read_subset", None)
         if read_subset is not None:
             table = read_subset(out, "records")
             return table if table.num_rows else None

@@ -6,7 +6,7 @@ repo id so the usage snippet names the real repo). The card is a pure function o
 folder, so an unchanged build renders byte-identical cards and a re-publish uploads nothing.
 
 YAML front matter (what the Hub and `datasets.load_dataset(repo, NAME)` read): one config per corpus
-subset (`export.dataset_card_configs` where it exists, else the same shape from the manifest),
+subset (`corpus.dataset_card_configs` where it exists, else the same shape from the manifest),
 one per curated folder, the license, task categories, tags and size category. Then, in order: how
 to load it, the build (config and its hash), the models, the prompt template hashes per LLM stage,
 counts per stage and per rejection reason, verification per verifier, teacher accuracy per family
@@ -229,7 +229,7 @@ SUBSET_ORDER = ("sft", "prompt_completion", "grpo", "preference", "records")
 
 
 def _subset_configs(corpus: dict[str, Any]) -> list[dict[str, Any]]:
-    # CORPUS_LAYOUT.md's shape; used until/unless export.dataset_card_configs exists.
+    # the corpus layout's shape (`reasonmill.pipelines.corpus`); used until/unless corpus.dataset_card_configs exists.
     names = sorted(
         corpus["subsets"],
         key=lambda n: (SUBSET_ORDER.index(n) if n in SUBSET_ORDER else len(SUBSET_ORDER), n),
@@ -265,9 +265,9 @@ def corpus_configs(out: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     Parquet files the manifest lists (config name = its path with "/" as "_")."""
     corpus = manifest.get("corpus") or {}
     if "subsets" in corpus:
-        from reasonmill.pipelines import export
+        from reasonmill.pipelines import corpus as corpus_subsets
 
-        make = getattr(export, "dataset_card_configs", None)
+        make = getattr(corpus_subsets, "dataset_card_configs", None)
         configs = list(make(corpus)) if make is not None else _subset_configs(corpus)
     else:
         configs = _old_layout_configs(corpus)

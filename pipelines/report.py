@@ -12,7 +12,7 @@ Plots use matplotlib's Agg backend, so they work on headless machines. A plot wi
 not drawn (the card says "no data" where it would be).
 
 The corpus is read through `corpus_records`, which knows both layouts: the flat analysis subset
-`OUT/corpus/records/` (via `reasonmill.pipelines.export.read_subset` where it exists) and the
+`OUT/corpus/records/` (via `reasonmill.pipelines.corpus.read_subset` where it exists) and the
 older single `OUT/corpus/*.parquet`.
 """
 

@@ -33,7 +33,7 @@ from reasonmill.llm import BackendStats
 from reasonmill.lock import BuildLock
 from reasonmill.pipelines.backends import BackendHub, BackendUse, collect_llm_stats
 from reasonmill.pipelines.context import StageContext, make_context
-from reasonmill.pipelines.export import export_corpus
+from reasonmill.pipelines.corpus import write_subsets
 from reasonmill.pipelines.plan import shard_plan
 from reasonmill.pipelines.report import write_report
 from reasonmill.pipelines.stages import STAGE_ORDER
@@ -277,7 +277,7 @@ def write_corpus(ctx: StageContext) -> dict[str, Any]:
     out, config = ctx.out, ctx.config
     n = num_shards(config)
     last = StageDir(out, STAGE_ORDER[-1])
-    corpus = export_corpus(iter_records(last.shard(k) for k in range(n)), out, config.corpus.rows_per_file)
+    corpus = write_subsets(iter_records(last.shard(k) for k in range(n)), out, config.corpus.rows_per_file)
     keys = stage_keys(config)
     stages: dict[str, Any] = {}
     markers: list[dict[str, Any]] = []

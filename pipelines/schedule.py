@@ -34,7 +34,7 @@ from reasonmill.config import validate_config
 from reasonmill.errors import ReasonmillError
 from reasonmill.ids import text_fingerprint
 from reasonmill.lock import BuildLock
-from reasonmill.pipelines.export import SUBSETS, dataset_card_configs
+from reasonmill.pipelines.corpus import SUBSETS, dataset_card_configs
 from reasonmill.shards import atomic_write_json, atomic_write_table, file_sha256
 
 GROWING_MANIFEST = "manifest.json"

@@ -31,7 +31,7 @@ kind "reasoning_gym":
     reasoning_gym       compact JSON {"task", "config", "entry"} for the task's own scorer; the
                         trace boxes the task's reference answer (`Family.shown_answer`)
 
-Composition principles (generators/compose/) give kind "math": bridging and chaining the last
+Composition principles (generators/principles/) give kind "math": bridging and chaining the last
 part's answer, comparison a number (the largest answer, or a difference), conjunction the
 ordered tuple of the parts' answers "(A, B)".
 """

@@ -139,14 +139,14 @@ def records_table(records: Iterable[Record]) -> pd.DataFrame:
     Records without a verified trace have no corpus row and are left out: the export drops them
     anyway, and a record that is never exported must not be the kept row of a duplicate cluster.
     """
-    from reasonmill.pipelines import export
+    from reasonmill.pipelines import corpus as corpus_subsets
 
-    if hasattr(export, "subset_rows"):  # the corpus/records/ layout: the "records" subset row
+    if hasattr(corpus_subsets, "subset_rows"):  # the corpus/records/ layout: the "records" subset row
 
         def row_of(rec: Record) -> dict[str, Any] | None:
-            return export.subset_rows(rec).get("records")
+            return corpus_subsets.subset_rows(rec).get("records")
     else:  # the flat corpus/*.parquet layout
-        row_of = export.corpus_row
+        row_of = corpus_subsets.corpus_row
 
     rows = [row for row in (row_of(rec) for rec in records) if row is not None]
     if not rows:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonmill.errors import ReasonmillError
-from reasonmill.pipelines.export import corpus_dir, read_subset
+from reasonmill.pipelines.corpus import corpus_dir, read_subset
 
 FORMAT_COLUMNS = {
     "sft": ("messages",),

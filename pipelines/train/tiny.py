@@ -21,7 +21,7 @@ SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<|user|>", "<|assistant|>", "<|sys
 
 def corpus_texts(corpus: Path | str, limit: int = 2000) -> list[str]:
     """Questions and traces of a build's `records` subset (tokenizer training text)."""
-    from reasonmill.pipelines.export import read_subset
+    from reasonmill.pipelines.corpus import read_subset
 
     t = read_subset(Path(corpus), "records").slice(0, limit)
     return [str(x) for x in t.column("question").to_pylist() + t.column("completion").to_pylist()]

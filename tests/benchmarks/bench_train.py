@@ -30,7 +30,7 @@ def _preference(src: Path, dst: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from reasonmill.pipelines.export import read_subset
+    from reasonmill.pipelines.corpus import read_subset
 
     shutil.copytree(src / "corpus", dst / "corpus")
     rows = []

@@ -644,7 +644,7 @@ def build_copy(built: Path, tmp_path: Path) -> Path:
 MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
 CONV = pa.list_(MESSAGE)
 # A struct, not map<string, double>: datasets 5.x cannot load a map column ("does not have a
-# datasets dtype equivalent"), although CORPUS_LAYOUT.md allows either.
+# datasets dtype equivalent"), although the layout allows either.
 SCORE_KEYS = ("difficulty_intrinsic", "effort_nodes", "retro_token_reduction", "teacher_pass_rate")
 SCORES = pa.struct([pa.field(k, pa.float64()) for k in SCORE_KEYS])
 
@@ -657,7 +657,7 @@ def write_empty(path: Path, schema: pa.Schema) -> None:
 
 
 def to_new_layout(out: Path) -> Path:
-    """A built folder in CORPUS_LAYOUT.md's layout, with curated subsets.
+    """A built folder in the corpus layout (`reasonmill.pipelines.corpus`), with curated subsets.
 
     A build the runner already wrote in the new layout is kept as it is; an old-layout one
     (corpus/*.parquet) is rewritten from its own rows into corpus/{sft,prompt_completion,grpo,
@@ -783,5 +783,5 @@ def _convert_old_layout(out: Path) -> None:
 
 @pytest.fixture
 def new_layout(build_copy: Path) -> Path:
-    """A copy of the session build in CORPUS_LAYOUT.md's layout (with a curated subset)."""
+    """A copy of the session build in the corpus layout (`reasonmill.pipelines.corpus`) (with a curated subset)."""
     return to_new_layout(build_copy)

@@ -200,7 +200,7 @@ def test_new_layout_card_declares_every_subset_and_each_loads_from_the_published
 
 
 def test_card_uses_the_exports_dataset_card_configs_when_it_exists(new_layout, monkeypatch):
-    from reasonmill.pipelines import export
+    from reasonmill.pipelines import corpus as corpus_subsets
 
     def configs(corpus: dict) -> list[dict]:
         return [
@@ -208,7 +208,7 @@ def test_card_uses_the_exports_dataset_card_configs_when_it_exists(new_layout, m
             for n in sorted(corpus["subsets"])
         ]
 
-    monkeypatch.setattr(export, "dataset_card_configs", configs, raising=False)
+    monkeypatch.setattr(corpus_subsets, "dataset_card_configs", configs, raising=False)
     manifest = json.loads((new_layout / "manifest.json").read_text())
     names = [c["config_name"] for c in card.corpus_configs(new_layout, manifest)]
     assert names == [
@@ -487,7 +487,7 @@ def test_report_and_card_are_byte_identical_when_rewritten(build_copy):
 def test_report_reads_records_with_map_scores_and_through_export_read_subset(tmp_path, monkeypatch):
     import pyarrow as pa
 
-    from reasonmill.pipelines import export
+    from reasonmill.pipelines import corpus as corpus_subsets
     from reasonmill.pipelines.report import record_rows
 
     out = tmp_path / "b"
@@ -519,6 +519,6 @@ def test_report_reads_records_with_map_scores_and_through_export_read_subset(tmp
     ]
     calls = []
     monkeypatch.setattr(
-        export, "read_subset", lambda o, name: calls.append((o, name)) or table, raising=False
+        corpus_subsets, "read_subset", lambda o, name: calls.append((o, name)) or table, raising=False
     )
     assert record_rows(out) == rows and calls == [(out, "records")]

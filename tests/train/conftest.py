@@ -55,7 +55,7 @@ def pref_build(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from reasonmill.pipelines.export import read_subset
+    from reasonmill.pipelines.corpus import read_subset
 
     out = tmp_path_factory.mktemp("pref") / "out"
     shutil.copytree(small_build / "corpus", out / "corpus")

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from reasonmill.pipelines.export import SUBSETS, dataset_card_configs, read_subset
+from reasonmill.pipelines.corpus import SUBSETS, dataset_card_configs, read_subset
 
 
 def test_every_subset_loads_with_datasets_by_name(small_build, tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from reasonmill.generators.base import canon
-from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, scalar, side_by_side
+from reasonmill.generators.principles.base import PART_SYMBOLS, Principle, composed, scalar, side_by_side
 from reasonmill.generators.registry import PRINCIPLES
 from reasonmill.records import Problem, Record
 

@@ -7,7 +7,7 @@ the gold answer is the last family's answer, computed with the real values subst
 
 from __future__ import annotations
 
-from reasonmill.generators.compose.bridging import Bridging
+from reasonmill.generators.principles.bridging import Bridging
 from reasonmill.generators.registry import PRINCIPLES
 
 

@@ -1,6 +1,6 @@
-"""Corpus export: one Parquet subset per training format, in the shapes TRL reads without guessing.
+"""The corpus: one Parquet subset per training format, in the shapes TRL reads without guessing.
 
-Layout under the build folder OUT (the contract shared with the dataset card, CORPUS_LAYOUT.md):
+Layout under the build folder OUT (the dataset card declares these subsets, see `dataset_card_configs`):
 
     corpus/sft/                conversational `messages`                         (SFTTrainer, language modelling)
     corpus/prompt_completion/  conversational `prompt` and `completion` lists    (SFTTrainer, completion-only loss)
@@ -241,7 +241,7 @@ def _remove_legacy_layout(out: Path) -> None:
             legacy.rmdir()
 
 
-def export_corpus(records: Iterable[Record], out: Path, rows_per_file: int) -> dict[str, Any]:
+def write_subsets(records: Iterable[Record], out: Path, rows_per_file: int) -> dict[str, Any]:
     """Write every subset under `out/corpus/`; return the manifest's "corpus" entry.
 
     {"subsets": {NAME: {"rows": n, "files": {"corpus/NAME/shard-00000.parquet": sha256}}},
@@ -323,7 +323,7 @@ __all__ = [
     "best_trace",
     "corpus_dir",
     "dataset_card_configs",
-    "export_corpus",
+    "write_subsets",
     "read_subset",
     "scores_type",
     "subset_rows",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from reasonmill.generators.composition import PART_SYMBOLS, Principle, composed, part_entry, scalar
+from reasonmill.generators.principles.base import PART_SYMBOLS, Principle, composed, part_entry, scalar
 from reasonmill.generators.registry import FAMILIES, PRINCIPLES
 from reasonmill.records import Problem, Record
 
