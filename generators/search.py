@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -426,6 +426,51 @@ def solve(domain: Domain, policy: Policy, rng: random.Random) -> SolverRun:
         backtracks=teller.backtracks,
         meta={"visits": search.visits, "stopped": search.stopped},
     )
+
+
+def first_error(
+    kinds: tuple[str, ...],
+    makers: Mapping[str, Callable[[], SolverRun | None]],
+    wrong: Callable[[SolverRun], bool],
+) -> SolverRun | None:
+    """The first error of `kinds` (in that order) that a family can make and that really ends wrong.
+
+    `makers` maps each error kind the family knows to a call that makes such a run (or None when it
+    cannot on this problem); kinds with no maker are skipped. The run kept is tagged
+    `meta["error"] = {"kind": ...}`; an error that lands on a right answer is not one, and the
+    next kind is tried (the error model in `reasonmill.generators.errors_model`).
+    """
+    for kind in kinds:
+        make = makers.get(kind)
+        run = make() if make is not None else None
+        if run is not None and wrong(run):
+            run.meta["error"] = {"kind": kind}
+            return run
+    return None
+
+
+def stopped_early(
+    run: Callable[[Policy, random.Random], SolverRun],
+    policy: Policy,
+    rng: random.Random,
+    size: Callable[[SolverRun], int] = lambda r: r.nodes,
+) -> SolverRun | None:
+    """The "budget" error: the same seeded search, stopped at a random budget short of its full size.
+
+    `run(policy, rng)` builds the domain and searches with that one generator, so the search run
+    in full (to learn its `size`) and the stopped one take the same moves until the stop. None when
+    the full search is too small (under 3) to stop part-way.
+    """
+    seed = rng.random()
+    full = size(run(policy, random.Random(seed)))
+    if full < 3:
+        return None
+    return run(replace(policy, budget=rng.randint(1, full - 1)), random.Random(seed))
+
+
+def visited(run: SolverRun) -> int:
+    """The number of states a run visited (its size for `stopped_early` where `nodes` counts work)."""
+    return len(run.meta["visits"])
 
 
 @dataclass(slots=True)

@@ -4,9 +4,9 @@ Empirical difficulty needs a student whose success depends on the item, not on i
 Each family's `Family.student` is a weaker solver than the teacher:
 
 * search families run the same depth-first search with a random move order (`noise` 1) and a
-  small node budget (each family's `STUDENT_BUDGET`); when the budget runs out before a solution
-  the student commits to its best guess (the closest value, the best route so far, a completed
-  partial assignment), which verification then rejects;
+  small node budget (each family's `STUDENT_BUDGET`, or `student_budget` for the root searches);
+  when the budget runs out before a solution the student commits to its best guess (the closest
+  value, the best route so far, a completed partial assignment), which verification then rejects;
 * calculation families do every step by hand and slip with a small probability per digit
   operation (`STUDENT_SLIP`), never checking, so long products and many steps fail more often;
 * composed items are answered part by part by the parts' students.

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonmill.errors import ReasonmillError
+from reasonmill.jsonl import read_jsonl_objects
 from reasonmill.shards import atomic_write_bytes, atomic_write_json
 
 QUESTION_COLUMNS = ("question", "problem", "prompt", "input", "query")
@@ -40,16 +41,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError as e:
-                raise ReasonmillError(f"{path}, line {n}: not valid JSON ({e})") from None
-    return rows
+    return read_jsonl_objects(path)
 
 
 def _pick(

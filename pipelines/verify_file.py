@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from reasonmill.errors import ReasonmillError
+from reasonmill.jsonl import read_jsonl_objects
 from reasonmill.verifiers import VERIFIERS, CheckItem, VerifyPolicy, shared_pool
 from reasonmill.verifiers.extract import extract_answer, extract_choice
 
@@ -51,19 +52,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             return pq.read_table(path).to_pylist()
         except Exception as exc:
             raise VerifyFileError(f"{path} is not a readable Parquet file: {exc}") from None
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise VerifyFileError(f"{path} line {n}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise VerifyFileError(f"{path} line {n}: expected a JSON object")
-            rows.append(row)
-    return rows
+    return read_jsonl_objects(path, VerifyFileError)
 
 
 def write_rows(rows: list[dict[str, Any]], out: Path) -> None:

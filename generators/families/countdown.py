@@ -317,27 +317,25 @@ class Countdown(Family):
         closest value it made; "misread": one number read as another, solved as read."""
         dom = self.domain(problem)
         spec = problem.meta["spec"]
-        for kind in kinds:
-            if kind == "budget":
-                seed = rng.random()
-                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
-                if full.nodes < 3:
-                    continue
-                cut = replace_budget(dom.policy(backtracks), rng.randint(1, full.nodes - 1))
-                run = search.solve(dom, cut, random.Random(seed))
-            elif kind == "misread":
-                nums = list(spec["numbers"])
-                k = rng.randrange(len(nums))
-                nums[k] = nums[k] + rng.choice([-1, 1]) if nums[k] > 1 else nums[k] + 1
-                misread = CountdownDomain(nums, spec["target"])
-                run = search.solve(misread, misread.policy(backtracks), rng)
-                run.meta["misread"] = {"numbers": nums}
-            else:
-                continue
-            if not _valid(run.answer, spec["numbers"], spec["target"]):
-                run.meta["error"] = {"kind": kind}
-                return run
-        return None
+
+        def misread() -> SolverRun:
+            nums = list(spec["numbers"])
+            k = rng.randrange(len(nums))
+            nums[k] = nums[k] + rng.choice([-1, 1]) if nums[k] > 1 else nums[k] + 1
+            heard = CountdownDomain(nums, spec["target"])
+            run = search.solve(heard, heard.policy(backtracks), rng)
+            run.meta["misread"] = {"numbers": nums}
+            return run
+
+        makers = {
+            "budget": lambda: search.stopped_early(
+                lambda p, r: search.solve(dom, p, r), dom.policy(backtracks), rng
+            ),
+            "misread": misread,
+        }
+        return search.first_error(
+            kinds, makers, lambda run: not _valid(run.answer, spec["numbers"], spec["target"])
+        )
 
     def resume(
         self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
@@ -351,13 +349,6 @@ class Countdown(Family):
         dom = self.domain(problem)
         run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
         return run.answer, run.nodes
-
-
-def replace_budget(policy: Policy, budget: int) -> Policy:
-    """`policy` with another state budget."""
-    from dataclasses import replace
-
-    return replace(policy, budget=budget)
 
 
 def _valid(expr: str, numbers: list[int], target: int) -> bool:

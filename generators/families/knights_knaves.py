@@ -20,7 +20,6 @@ statement misheard (a role flipped) and the puzzle solved as heard.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from itertools import product
 from typing import Any
 
@@ -297,39 +296,31 @@ class KnightsKnaves(Family):
         """Errors: "budget": the search stopped before its solution, completing the deepest consistent
         assumption with knights; "misread": one statement heard with a role flipped, solved as heard."""
         dom = self.domain(problem)
-        for kind in kinds:
-            if kind == "budget":
-                seed = rng.random()
-                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
-                if full.nodes < 3:
+
+        def misread() -> SolverRun | None:
+            stmts = [list(x) for x in problem.meta["spec"]["statements"]]
+            order = list(range(len(stmts)))
+            rng.shuffle(order)
+            for i in order:
+                st = stmts[i]
+                flip = next((k for k, v in enumerate(st) if isinstance(v, bool)), None)
+                if flip is None:
                     continue
-                cut = replace(dom.policy(backtracks), budget=rng.randint(1, full.nodes - 1))
-                run = search.solve(dom, cut, random.Random(seed))
-            elif kind == "misread":
-                stmts = [list(x) for x in problem.meta["spec"]["statements"]]
-                order = list(range(len(stmts)))
-                rng.shuffle(order)
-                run = None
-                for i in order:
-                    st = stmts[i]
-                    flip = next((k for k, v in enumerate(st) if isinstance(v, bool)), None)
-                    if flip is None:
-                        continue
-                    heard = [list(x) for x in stmts]
-                    heard[i][flip] = not heard[i][flip]
-                    cand = search.solve(KnightsDomain(dom.names, heard), dom.policy(backtracks), rng)
-                    if not cand.meta["stopped"] and cand.answer != problem.answer and "=" in cand.answer:
-                        cand.meta["misread"] = {"statement": i}
-                        run = cand
-                        break
-                if run is None:
-                    continue
-            else:
-                continue
-            if run.answer != problem.answer:
-                run.meta["error"] = {"kind": kind}
-                return run
-        return None
+                heard = [list(x) for x in stmts]
+                heard[i][flip] = not heard[i][flip]
+                cand = search.solve(KnightsDomain(dom.names, heard), dom.policy(backtracks), rng)
+                if not cand.meta["stopped"] and cand.answer != problem.answer and "=" in cand.answer:
+                    cand.meta["misread"] = {"statement": i}
+                    return cand
+            return None
+
+        makers = {
+            "budget": lambda: search.stopped_early(
+                lambda p, r: search.solve(dom, p, r), dom.policy(backtracks), rng
+            ),
+            "misread": misread,
+        }
+        return search.first_error(kinds, makers, lambda run: run.answer != problem.answer)
 
     def resume(
         self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None

@@ -18,13 +18,11 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
 
 from reasonmill.generators import search
-from reasonmill.generators.base import Continuation, Family, FamilyParams, SolverRun, canon_set
-from reasonmill.generators.families.quadratic_equation import RootDomain, horner_work, poly_text
+from reasonmill.generators.base import FamilyParams, SolverRun, canon_set
+from reasonmill.generators.families.quadratic_equation import RootSearchFamily, poly_text
 from reasonmill.generators.registry import FAMILIES
-from reasonmill.generators.search import Policy
 from reasonmill.records import Problem
 
 # (degree, root numerator range, fractional roots, leading factor) per level
@@ -40,10 +38,12 @@ def _times_linear(coeffs: list[int], q: int, p: int) -> list[int]:
     return out
 
 
-class PolynomialRoots(Family):
+class PolynomialRoots(RootSearchFamily):
     """Find the distinct rational roots of a polynomial with integer coefficients."""
 
     name = "polynomial_roots"
+    mode = "poly"
+    student_budget = 8  # candidates the offline student may evaluate
     description = "rational roots of a cubic to quintic (rational root theorem + deflation)"
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
@@ -60,12 +60,6 @@ class PolynomialRoots(Family):
         q = f"Find all rational roots of {poly_text(coeffs)} = 0. Give the set of distinct roots, e.g. {{-2, 1/3, 4}}."
         return Problem(question=q, answer=canon_set(roots), meta={"spec": {"coeffs": coeffs}})
 
-    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
-        run = search.solve(dom, dom.policy(backtracks), rng)
-        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
-        return run
-
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
@@ -73,7 +67,7 @@ class PolynomialRoots(Family):
         found so far."""
         if "budget" not in kinds:
             return None
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
+        dom = self.domain(problem)
         seed = rng.random()
         full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
         if full.nodes < 3:
@@ -85,21 +79,6 @@ class PolynomialRoots(Family):
             return None
         run.meta["error"] = {"kind": "budget"}
         return run
-
-    def resume(
-        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
-    ) -> Continuation:
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
-        return search.resume(dom, records, rng, Policy(noise=0.5, budget=budget or 10_000))
-
-    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
-        """Candidates in a random order, `STUDENT_BUDGET` evaluations at most."""
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "poly")
-        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
-        return run.answer, run.nodes
-
-
-STUDENT_BUDGET = 8  # candidates the offline student may evaluate
 
 
 FAMILIES.register(PolynomialRoots.name, PolynomialRoots())

@@ -278,10 +278,41 @@ class RootDomain(Domain):
         return f"I stop after {found.nodes} candidates; the roots I have are {answer}.", answer
 
 
-class QuadraticEquation(Family):
+class RootSearchFamily(Family):
+    """A family answered by the rational root search (`RootDomain` in `mode`): the teacher's solve,
+    the reviser's resume and the offline student (a random candidate order, `student_budget`
+    candidates at most) are the same search for every such family."""
+
+    mode: str = "quadratic"
+    student_budget: int = 5
+
+    def domain(self, problem: Problem, slip: int | None = None) -> RootDomain:
+        """The root search over the problem's coefficients."""
+        return RootDomain(problem.meta["spec"]["coeffs"], self.mode, slip=slip)
+
+    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
+        dom = self.domain(problem)
+        run = search.solve(dom, dom.policy(backtracks), rng)
+        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
+        return run
+
+    def resume(
+        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
+    ) -> Continuation:
+        return search.resume(self.domain(problem), records, rng, Policy(noise=0.5, budget=budget or 10_000))
+
+    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
+        """Candidates in a random order, `student_budget` evaluations at most."""
+        run = search.solve(self.domain(problem), Policy(noise=1.0, budget=self.student_budget), rng)
+        return run.answer, run.nodes
+
+
+class QuadraticEquation(RootSearchFamily):
     """Solve a quadratic equation; the answer is the set of its roots."""
 
     name = "quadratic_equation"
+    mode = "quadratic"
+    student_budget = 5  # candidates the offline student may evaluate
     description = "roots of a quadratic by the rational root theorem (sympy-checked)"
 
     def generate(self, rng: random.Random, params: FamilyParams) -> Problem:
@@ -298,12 +329,6 @@ class QuadraticEquation(Family):
         q = f"Solve {poly_text(coeffs)} = 0 for x. Give the set of all roots, e.g. {{-1, 4}}."
         return Problem(question=q, answer=canon_set(roots), meta={"spec": {"coeffs": coeffs}})
 
-    def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
-        run = search.solve(dom, dom.policy(backtracks), rng)
-        run.nodes = horner_work(problem.meta["spec"]["coeffs"], run)
-        return run
-
     def solve_wrong(
         self, problem: Problem, rng: random.Random, backtracks: int, kinds: tuple[str, ...]
     ) -> SolverRun | None:
@@ -311,27 +336,12 @@ class QuadraticEquation(Family):
         (off by one or two) and the sum check is skipped."""
         if "slip" not in kinds:
             return None
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic", slip=rng.choice([-2, -1, 1, 2]))
+        dom = self.domain(problem, slip=rng.choice([-2, -1, 1, 2]))
         run = search.solve(dom, dom.policy(backtracks), rng)
         if run.answer == problem.answer:
             return None
         run.meta["error"] = {"kind": "slip"}
         return run
-
-    def resume(
-        self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None
-    ) -> Continuation:
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
-        return search.resume(dom, records, rng, Policy(noise=0.5, budget=budget or 10_000))
-
-    def student(self, problem: Problem, rng: random.Random) -> tuple[str, int] | None:
-        """Candidates in a random order, `STUDENT_BUDGET` at most."""
-        dom = RootDomain(problem.meta["spec"]["coeffs"], "quadratic")
-        run = search.solve(dom, Policy(noise=1.0, budget=STUDENT_BUDGET), rng)
-        return run.answer, run.nodes
-
-
-STUDENT_BUDGET = 5  # candidates the offline student may evaluate
 
 
 FAMILIES.register(QuadraticEquation.name, QuadraticEquation())

@@ -145,35 +145,31 @@ class ShortestPath(Family):
         route so far (wrong when a cheaper one was still to come); "misread": one edge cost read
         wrongly, solved as read."""
         dom = self.domain(problem)
-        for kind in kinds:
-            if kind == "budget":
-                seed = rng.random()
-                full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
-                cuts = list(range(1, full.nodes))
-                rng.shuffle(cuts)
-                run = None
-                for cut in sorted(cuts[:12]):  # small budgets first: stopped before a good route
-                    cand = search.solve(dom, replace(dom.policy(backtracks), budget=cut), random.Random(seed))
-                    if cand.answer != problem.answer:
-                        run = cand
-                        break
-                if run is None:
-                    continue
-            elif kind == "misread":
-                # a cost on the cheapest route read too high, so another route looks cheaper
-                adj = {u: dict(vs) for u, vs in problem.meta["spec"]["adj"].items()}
-                route = problem.answer.split(" -> ")
-                k = rng.randrange(len(route) - 1)
-                u, v = route[k], route[k + 1]
-                adj[u][v] = adj[v][u] = adj[u][v] + rng.randint(5, 12)
-                run = search.solve(self.domain(problem, adj), dom.policy(backtracks), rng)
-                run.meta["misread"] = {"edge": [u, v], "cost": adj[u][v]}
-            else:
-                continue
-            if run.answer != problem.answer:
-                run.meta["error"] = {"kind": kind}
-                return run
-        return None
+
+        def budget() -> SolverRun | None:
+            seed = rng.random()
+            full = search.solve(dom, dom.policy(backtracks), random.Random(seed))
+            cuts = list(range(1, full.nodes))
+            rng.shuffle(cuts)
+            for cut in sorted(cuts[:12]):  # small budgets first: stopped before a good route
+                cand = search.solve(dom, replace(dom.policy(backtracks), budget=cut), random.Random(seed))
+                if cand.answer != problem.answer:
+                    return cand
+            return None
+
+        def misread() -> SolverRun:
+            # a cost on the cheapest route read too high, so another route looks cheaper
+            adj = {u: dict(vs) for u, vs in problem.meta["spec"]["adj"].items()}
+            route = problem.answer.split(" -> ")
+            k = rng.randrange(len(route) - 1)
+            u, v = route[k], route[k + 1]
+            adj[u][v] = adj[v][u] = adj[u][v] + rng.randint(5, 12)
+            run = search.solve(self.domain(problem, adj), dom.policy(backtracks), rng)
+            run.meta["misread"] = {"edge": [u, v], "cost": adj[u][v]}
+            return run
+
+        makers = {"budget": budget, "misread": misread}
+        return search.first_error(kinds, makers, lambda run: run.answer != problem.answer)
 
     def resume(
         self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None

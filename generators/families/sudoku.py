@@ -21,7 +21,6 @@ stopped at its budget (open cells filled with first candidates) or a misread clu
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from pydantic import Field, field_validator
@@ -245,31 +244,24 @@ class Sudoku(Family):
         """Errors: "budget": the search stopped before the grid is complete, filling the rest with first
         candidates; "misread": one clue read as another digit, solved as read."""
         policy = SudokuDomain.teacher_policy(backtracks)
-        for kind in kinds:
-            if kind == "budget":
-                seed = rng.random()
-                full = search.solve(
-                    self.domain(problem, random.Random(seed), policy.hasty), policy, random.Random(seed)
-                )
-                if full.meta["visits"] and len(full.meta["visits"]) < 3:
-                    continue
-                r2 = random.Random(seed)
-                cut = replace(policy, budget=rng.randint(1, len(full.meta["visits"]) - 1))
-                run = search.solve(self.domain(problem, r2, policy.hasty), cut, r2)
-            elif kind == "misread":
-                puzzle = list(problem.meta["spec"]["puzzle"])
-                clues = [i for i, d in enumerate(puzzle) if d]
-                i = rng.choice(clues)
-                puzzle[i] = rng.choice([d for d in range(1, 10) if d != puzzle[i]])
-                dom = SudokuDomain(puzzle, rng, policy.hasty)
-                run = search.solve(dom, policy, rng)
-                run.meta["misread"] = {"cell": i, "digit": puzzle[i]}
-            else:
-                continue
-            if run.answer != problem.answer:
-                run.meta["error"] = {"kind": kind}
-                return run
-        return None
+
+        def misread() -> SolverRun:
+            puzzle = list(problem.meta["spec"]["puzzle"])
+            clues = [i for i, d in enumerate(puzzle) if d]
+            i = rng.choice(clues)
+            puzzle[i] = rng.choice([d for d in range(1, 10) if d != puzzle[i]])
+            run = search.solve(SudokuDomain(puzzle, rng, policy.hasty), policy, rng)
+            run.meta["misread"] = {"cell": i, "digit": puzzle[i]}
+            return run
+
+        def seeded(p: Policy, r: random.Random) -> SolverRun:
+            return search.solve(self.domain(problem, r, p.hasty), p, r)
+
+        makers = {
+            "budget": lambda: search.stopped_early(seeded, policy, rng, search.visited),
+            "misread": misread,
+        }
+        return search.first_error(kinds, makers, lambda run: run.answer != problem.answer)
 
     def resume(
         self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None

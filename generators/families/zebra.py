@@ -19,7 +19,6 @@ fallible teacher: a search stopped at its budget, or a misread clue.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from reasonmill.generators import search
@@ -462,35 +461,30 @@ class Zebra(Family):
         read wrongly (another house, or the two sides swapped), solved as read."""
         policy = ZebraDomain.teacher_policy(backtracks)
         spec = problem.meta["spec"]
-        for kind in kinds:
-            if kind == "budget":
-                seed = rng.random()
-                r1 = random.Random(seed)
-                full = search.solve(self.domain(problem, rng=r1, hasty=policy.hasty), policy, r1)
-                if len(full.meta["visits"]) < 3:
-                    continue
-                r2 = random.Random(seed)
-                cut = replace(policy, budget=rng.randint(1, len(full.meta["visits"]) - 1))
-                run = search.solve(self.domain(problem, rng=r2, hasty=policy.hasty), cut, r2)
-            elif kind == "misread":
-                clues = [list(c) for c in spec["clues"]]
-                k = rng.randrange(len(clues))
-                c = clues[k]
-                if c[0] in ("at", "not"):
-                    c[2] = (c[2] + rng.randint(1, spec["n"] - 1)) % spec["n"]
-                elif c[0] == "left":
-                    c[1], c[2] = c[2], c[1]
-                else:
-                    c[0] = "left" if c[0] == "next" else "next"
-                misread = {**spec, "clues": clues}
-                run = search.solve(self.domain(problem, misread, rng, policy.hasty), policy, rng)
-                run.meta["misread"] = {"clue": k}
+
+        def misread() -> SolverRun:
+            clues = [list(c) for c in spec["clues"]]
+            k = rng.randrange(len(clues))
+            c = clues[k]
+            if c[0] in ("at", "not"):
+                c[2] = (c[2] + rng.randint(1, spec["n"] - 1)) % spec["n"]
+            elif c[0] == "left":
+                c[1], c[2] = c[2], c[1]
             else:
-                continue
-            if run.answer != problem.answer:
-                run.meta["error"] = {"kind": kind}
-                return run
-        return None
+                c[0] = "left" if c[0] == "next" else "next"
+            heard = {**spec, "clues": clues}
+            run = search.solve(self.domain(problem, heard, rng, policy.hasty), policy, rng)
+            run.meta["misread"] = {"clue": k}
+            return run
+
+        def seeded(p: Policy, r: random.Random) -> SolverRun:
+            return search.solve(self.domain(problem, rng=r, hasty=p.hasty), p, r)
+
+        makers = {
+            "budget": lambda: search.stopped_early(seeded, policy, rng, search.visited),
+            "misread": misread,
+        }
+        return search.first_error(kinds, makers, lambda run: run.answer != problem.answer)
 
     def resume(
         self, problem: Problem, records: list[dict[str, Any]], rng: random.Random, budget: int | None = None

@@ -36,6 +36,7 @@ import numpy as np
 
 from reasonmill.benchmark_data import iter_benchmark_rows
 from reasonmill.errors import ConfigError, ReasonmillError
+from reasonmill.jsonl import read_jsonl_objects
 from reasonmill.pipelines.curation.text import h64, ngram_hashes, normalise, numbers, text_key, words
 from reasonmill.registry import Registry
 
@@ -283,16 +284,7 @@ def file_rows(cfg: Any) -> Iterator[tuple[str, str, str]]:
 
         data = pq.read_table(path).to_pylist()
     else:
-        data = []
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        data.append(json.loads(line))
-                    except ValueError as exc:
-                        raise ConfigError(
-                            "decontam.files.path", f"{path} line {n}: not JSON ({exc})"
-                        ) from None
+        data = read_jsonl_objects(path, lambda msg: ConfigError("decontam.files.path", msg))
     for i, row in enumerate(data):
         if cfg.question_field not in row:
             raise ConfigError(

@@ -19,7 +19,6 @@ temporary name and moved into place; stale shards of an earlier run are removed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +26,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reasonmill.jsonl import read_jsonl_objects
 from reasonmill.pipelines.curation.table import CurationInputError
 from reasonmill.shards import atomic_write_json, atomic_write_table, file_sha256, shard_name
 
 
 def _read_jsonl(path: Path) -> pa.Table:
-    rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CurationInputError(f"{path} line {n}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise CurationInputError(f"{path} line {n}: expected a JSON object")
-            rows.append(row)
+    rows = read_jsonl_objects(path, CurationInputError)
     if not rows:
         raise CurationInputError(f"{path}: no rows")
     try:
