@@ -3,8 +3,11 @@
 Each `Endpoint` keeps its own concurrency limit, adapted AIMD style (TCP's rule, as in Netflix's
 concurrency-limits): every success adds 1/limit (≈ +1 per round of requests) up to the cap; a 429
 halves it; a latency well above the best seen shrinks it by 10 %, so a replica that starts to
-queue gets less traffic before it starts to refuse. The limit starts at the cap, so a healthy
-replica is driven at full concurrency from the first request.
+queue gets less traffic before it starts to refuse. The latency cut is made at most once per round
+trip (TCP's once-per-window rule): the requests of one slow round all come back slow together, and
+cutting on each of them would take a limit of 64 down to 1 after one hiccup (a GC pause, one slow
+batch), from where the additive increase needs dozens of rounds to recover. The limit starts at
+the cap, so a healthy replica is driven at full concurrency from the first request.
 
 Each endpoint also has a circuit breaker: after `failure_threshold` consecutive failures (5xx,
 dropped connections, timeouts — 429 is back-pressure, not failure) the circuit opens and the
@@ -59,6 +62,7 @@ class Endpoint(Generic[C]):
         self.in_flight = 0
         self.ewma_latency: float | None = None
         self.min_latency: float | None = None
+        self.last_cut = float("-inf")  # when the latency rule last cut the limit
         self.consecutive_failures = 0
         self.state: Literal["closed", "open", "half_open"] = "closed"
         self.open_until = 0.0
@@ -103,7 +107,9 @@ class Endpoint(Generic[C]):
                 latency if self.ewma_latency is None else 0.9 * self.ewma_latency + 0.1 * latency
             )
             if self.ewma_latency > s.latency_factor * self.min_latency and self.ewma_latency > 0.05:
-                self.limit = max(s.min_concurrency, self.limit * 0.9)
+                if now - self.last_cut >= self.ewma_latency:  # once per round trip
+                    self.limit = max(s.min_concurrency, self.limit * 0.9)
+                    self.last_cut = now
             else:
                 self.limit = min(s.max_concurrency, self.limit + 1.0 / self.limit)
         elif outcome == "rate_limited":

@@ -78,10 +78,28 @@ def test_latency_rise_shrinks_the_limit():
     for _ in range(5):
         ep.on_start()
         ep.on_done("ok", 0.1, now)
-    for _ in range(30):
+    for k in range(30):  # one slow reply per second: the latency stays high round after round
         ep.on_start()
-        ep.on_done("ok", 1.0, now)
+        ep.on_done("ok", 1.0, now + k)
     assert ep.limit < 8
+
+
+def test_one_slow_round_cuts_the_limit_once():
+    # 64 replies of one round come back slow together (a GC pause, one slow batch): one cut, not
+    # 64 (0.9**64 of 64 would be 1, and the additive increase would need dozens of rounds)
+    ep = Endpoint("u", None, PoolSettings(max_concurrency=64, latency_factor=2.0))
+    now = 1000.0
+    for _ in range(5):
+        ep.on_start()
+        ep.on_done("ok", 0.1, now)
+    for i in range(64):
+        ep.on_start()
+        ep.on_done("ok", 1.0, now + 1.0 + i * 0.001)
+    assert 64 * 0.9 - 1 <= ep.limit < 64
+    for i in range(64):  # the next round is slow too: one more cut
+        ep.on_start()
+        ep.on_done("ok", 1.0, now + 2.5 + i * 0.001)
+    assert 64 * 0.81 - 1 <= ep.limit < 64 * 0.9
 
 
 def test_circuit_opens_half_opens_and_closes():
