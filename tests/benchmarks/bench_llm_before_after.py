@@ -101,7 +101,11 @@ def main() -> None:
                     "requests": args.requests,
                 }
             )
-        base = next(r for r in rows if r["cap"] == cap and r["variant"].startswith("before"))
+        base = next(
+            r
+            for r in rows
+            if r["cap"] == cap and r["latency_s"] == latency and r["variant"].startswith("before")
+        )
         for r in rows:
             if r["cap"] == cap and r["latency_s"] == latency:
                 r["ratio_to_before"] = r["rps"] / base["rps"]
