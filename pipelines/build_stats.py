@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from reasonmill.pipelines import corpus as corpus_subsets
+
 PLOTS = {
     "difficulty": "report/difficulty.png",
     "lengths": "report/lengths.png",
@@ -61,21 +63,14 @@ _ANALYSIS_COLUMNS = (
 def corpus_records(out: Path) -> pa.Table | None:
     """The corpus's flat analysis rows (one per kept record), or None when the corpus is empty.
 
-    New layout: `OUT/corpus/records/` through `corpus.read_subset(out, "records")` when that
-    function exists, else its Parquet files. Old layout: `OUT/corpus/*.parquet` (analysis columns only).
+    New layout: `OUT/corpus/records/` through `corpus.read_subset(out, "records")`. Old layout:
+    `OUT/corpus/*.parquet` (analysis columns only).
     """
     out = Path(out)
-    folder = out / "corpus" / "records"
-    if folder.is_dir():
-        from reasonmill.pipelines import corpus as corpus_subsets
-
-        read_subset = getattr(corpus_subsets, "read_subset", None)
-        if read_subset is not None:
-            table = read_subset(out, "records")
-            return table if table.num_rows else None
-        files = sorted(folder.glob("*.parquet"))
-    else:
-        files = sorted((out / "corpus").glob("*.parquet"))
+    if (out / "corpus" / "records").is_dir():
+        table = corpus_subsets.read_subset(out, "records")
+        return table if table.num_rows else None
+    files = sorted((out / "corpus").glob("*.parquet"))
     tables = []
     for f in files:
         names = pq.read_schema(f).names

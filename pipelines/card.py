@@ -6,7 +6,7 @@ repo id so the usage snippet names the real repo). The card is a pure function o
 folder, so an unchanged build renders byte-identical cards and a re-publish uploads nothing.
 
 YAML front matter (what the Hub and `datasets.load_dataset(repo, NAME)` read): one config per corpus
-subset (`corpus.dataset_card_configs` where it exists, else the same shape from the manifest),
+subset (`corpus.dataset_card_configs`),
 one per curated folder, the license, task categories, tags and size category. Then, in order: how
 to load it, the build (config and its hash), the models, the prompt template hashes per LLM stage,
 counts per stage and per rejection reason, verification per verifier, teacher accuracy per family
@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from reasonmill.pipelines import build_stats
+from reasonmill.pipelines import corpus as corpus_subsets
 from reasonmill.pipelines.build_stats import PLOTS, PROMPTS_FILE, ordered_stages, record_rows
 from reasonmill.shards import atomic_write_bytes
 
@@ -224,25 +225,8 @@ def models(config: dict[str, Any]) -> list[dict[str, str]]:
 # Configs (the front matter)
 
 
-SUBSET_ORDER = ("sft", "prompt_completion", "grpo", "preference", "records")
-"""Corpus subsets in the order a reader meets them (others follow, sorted)."""
-
-
-def _subset_configs(corpus: dict[str, Any]) -> list[dict[str, Any]]:
-    # the corpus layout's shape (`reasonmill.pipelines.corpus`); used until/unless corpus.dataset_card_configs exists.
-    names = sorted(
-        corpus["subsets"],
-        key=lambda n: (SUBSET_ORDER.index(n) if n in SUBSET_ORDER else len(SUBSET_ORDER), n),
-    )
-    default = "sft" if "sft" in names else (names[0] if names else None)
-    return [
-        {
-            "config_name": n,
-            "data_files": [{"split": "train", "path": f"corpus/{n}/*.parquet"}],
-            **({"default": True} if n == default else {}),
-        }
-        for n in names
-    ]
+SUBSET_ORDER = corpus_subsets.SUBSETS
+"""Corpus subsets in the order a reader meets them."""
 
 
 def _old_layout_configs(corpus: dict[str, Any]) -> list[dict[str, Any]]:
@@ -265,10 +249,7 @@ def corpus_configs(out: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     Parquet files the manifest lists (config name = its path with "/" as "_")."""
     corpus = manifest.get("corpus") or {}
     if "subsets" in corpus:
-        from reasonmill.pipelines import corpus as corpus_subsets
-
-        make = getattr(corpus_subsets, "dataset_card_configs", None)
-        configs = list(make(corpus)) if make is not None else _subset_configs(corpus)
+        configs = list(corpus_subsets.dataset_card_configs(corpus))
     else:
         configs = _old_layout_configs(corpus)
     covered = {Path(df["path"]).parent.as_posix() for c in configs for df in c["data_files"]}

@@ -310,9 +310,7 @@ def read_subset(out: Path, name: str) -> pa.Table:
     if name not in SUBSETS:
         raise ReasonmillError(f"unknown corpus subset '{name}'; known subsets: {', '.join(SUBSETS)}")
     folder = corpus_dir(Path(out)) / name
-    files = sorted(
-        folder.glob("*.parquet")
-    )  # a build's shard-NNNNN files, or a growing corpus's per-run files
+    files = sorted(folder.glob("*.parquet"))  # a build's shard files, or a growing corpus's per-run files
     if not files:
         raise ReasonmillError(f"{folder}: subset '{name}' has no shard files")
     return pa.concat_tables([pq.read_table(f) for f in files])

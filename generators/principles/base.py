@@ -97,11 +97,7 @@ class Principle(ABC):
             out.add(self.part_intro(i, parts, answers), {"t": "part", "part": i}, True)
             self._tell(i, run, out)
             answers.append(run.answer)
-            out.add(
-                f"So the answer to Part {i + 1} is {PART_SYMBOLS[i]} = {run.answer}.",
-                {"t": "part_answer", "part": i, "a": run.answer},
-                True,
-            )
+            out.part_answer(i, run.answer, True)
         return self._finish(problem, answers, out)
 
     def solve(self, problem: Problem, rng: random.Random, backtracks: int = 0) -> SolverRun:
@@ -160,11 +156,7 @@ class Principle(ABC):
                 return Continuation([], None, cont.nodes, note=cont.note)
             self._tell(cur, SolverRun(cont.steps, [], cont.answer, cont.nodes), out)
             answers.append(cont.answer)
-            out.add(
-                f"So the answer to Part {cur + 1} is {PART_SYMBOLS[cur]} = {cont.answer}.",
-                {"t": "part_answer", "part": cur, "a": cont.answer},
-                False,
-            )
+            out.part_answer(cur, cont.answer, False)
         for i in range(nxt, len(parts)):
             sub = self._sub(i, parts, answers)
             if sub is None:
@@ -175,11 +167,7 @@ class Principle(ABC):
             out.add(self.part_intro(i, parts, answers), {"t": "part", "part": i}, False)
             self._tell(i, run, out)
             answers.append(run.answer)
-            out.add(
-                f"So the answer to Part {i + 1} is {PART_SYMBOLS[i]} = {run.answer}.",
-                {"t": "part_answer", "part": i, "a": run.answer},
-                False,
-            )
+            out.part_answer(i, run.answer, False)
         done = self._finish(problem, answers, out)
         return Continuation(done.steps, done.answer, done.nodes)
 
@@ -213,6 +201,14 @@ class _Told:
             tag = len(self.path)
             self.path.append(text)
         self.steps.append(Step(text, tag, record))
+
+    def part_answer(self, i: int, answer: str, on_line: bool) -> None:
+        """The paragraph that closes part `i` with the answer the solver got for it."""
+        self.add(
+            f"So the answer to Part {i + 1} is {PART_SYMBOLS[i]} = {answer}.",
+            {"t": "part_answer", "part": i, "a": answer},
+            on_line,
+        )
 
 
 def part_entry(source: str, level: int, p: Problem) -> dict[str, Any]:

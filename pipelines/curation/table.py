@@ -29,6 +29,7 @@ import pandas as pd
 
 from reasonmill.errors import ReasonmillError
 from reasonmill.ids import content_id
+from reasonmill.pipelines import corpus as corpus_subsets
 from reasonmill.records import Record
 
 STANDARD = ("id", "question", "answer", "completion")
@@ -139,16 +140,7 @@ def records_table(records: Iterable[Record]) -> pd.DataFrame:
     Records without a verified trace have no corpus row and are left out: the export drops them
     anyway, and a record that is never exported must not be the kept row of a duplicate cluster.
     """
-    from reasonmill.pipelines import corpus as corpus_subsets
-
-    if hasattr(corpus_subsets, "subset_rows"):  # the corpus/records/ layout: the "records" subset row
-
-        def row_of(rec: Record) -> dict[str, Any] | None:
-            return corpus_subsets.subset_rows(rec).get("records")
-    else:  # the flat corpus/*.parquet layout
-        row_of = corpus_subsets.corpus_row
-
-    rows = [row for row in (row_of(rec) for rec in records) if row is not None]
+    rows = [row for row in (corpus_subsets.subset_rows(rec).get("records") for rec in records) if row]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object if c in STANDARD else float) for c in STANDARD})
     return curation_table(pd.DataFrame(rows), where="records")

@@ -783,5 +783,5 @@ def _convert_old_layout(out: Path) -> None:
 
 @pytest.fixture
 def new_layout(build_copy: Path) -> Path:
-    """A copy of the session build in the corpus layout (`reasonmill.pipelines.corpus`) (with a curated subset)."""
+    """A copy of the session build in the corpus layout of `reasonmill.pipelines.corpus`, with a curated subset."""
     return to_new_layout(build_copy)
