@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
@@ -11,9 +10,6 @@ from reasonmill.errors import ConfigError
 from reasonmill.generators import FAMILIES
 from reasonmill.rng import item_rng
 
-needs_gym = pytest.mark.skipif(
-    importlib.util.find_spec("reasoning_gym") is None, reason="reasoning-gym is not installed"
-)
 TASKS = ["chain_sum", "basic_arithmetic", "countdown", "knights_knaves", "zebra_puzzles", "sudoku"]
 
 
@@ -22,14 +18,12 @@ def _gen(task: str, seed: int, index: int, level: int = 2):
     return fam.generate(item_rng("reasoning_gym", seed, index), fam.params({"task": task, "level": level}))
 
 
-@needs_gym
 @pytest.mark.parametrize("task", TASKS)
 def test_neighbouring_seeds_do_not_share_items(task: str) -> None:
     assert _gen(task, 0, 1).question != _gen(task, 1, 0).question
     assert _gen(task, 4, 2).answer == _gen(task, 4, 2).answer
 
 
-@needs_gym
 @pytest.mark.parametrize("task", TASKS)
 def test_item_equals_a_fresh_one_item_dataset(task: str) -> None:
     """The cached, re-seeded dataset gives exactly what create_dataset(seed=s, size=1)[0] gives."""
@@ -43,7 +37,6 @@ def test_item_equals_a_fresh_one_item_dataset(task: str) -> None:
     ).shown_answer(p)
 
 
-@needs_gym
 def test_level_follows_the_curriculum_and_explicit_config_wins() -> None:
     easy, hard = (
         _gen("chain_sum", 0, 0, 1).meta["spec"]["config"],
@@ -58,7 +51,6 @@ def test_level_follows_the_curriculum_and_explicit_config_wins() -> None:
     assert p.meta["spec"]["config"]["max_terms"] == 2
 
 
-@needs_gym
 @pytest.mark.parametrize(
     ("raw", "field"),
     [

@@ -3,8 +3,6 @@ a level; intrinsic effort measures the solver's work, not the level."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from reasonmill.config import DEFAULT_SEEDS
@@ -53,9 +51,6 @@ def test_every_native_family_has_a_student(check) -> None:
         assert any(check(rec.problem.answer, t, rec.problem.kind).checked for t in texts)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("reasoning_gym") is None, reason="reasoning-gym is not installed"
-)
 def test_no_student_where_the_family_has_no_solver() -> None:
     assert student_answers(_record("reasoning_gym", 1, 0), 4, 0) == []
 

@@ -115,7 +115,8 @@ def test_banned_opening_words_resampled(server, backend_for):
         return " so x = 3."
 
     server._state.responder = responder
-    b = backend_for(server.url, banned_max_tries=3, prefix_mode="chat_continue")  # known to continue: no probe
+    # known to continue: no probe
+    b = backend_for(server.url, banned_max_tries=3, prefix_mode="chat_continue")
     out = b.continue_prefix(
         [user("easy"), user("stubborn")],
         ["x + 1 = 4", "y"],
@@ -197,17 +198,7 @@ def test_make_backend_validates_config(monkeypatch, server):
     b.close()
 
 
-def _transports() -> list:
-    import importlib.util
-
-    aio = importlib.util.find_spec("aiohttp") is not None
-    return [
-        "httpx",
-        pytest.param("aiohttp", marks=pytest.mark.skipif(not aio, reason="aiohttp not installed")),
-    ]
-
-
-@pytest.mark.parametrize("transport", _transports())
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])  # both are dependencies
 def test_faults_and_timeouts_on_each_transport(server, backend_for, transport):
     server.faults = Faults(
         error_every=5, drop_every=6, malformed_every=7, rate_limit_every=11, retry_after_s=0.05

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+import transformers
 
 from reasonmill.llm.registry import make_backend
 from reasonmill.llm.types import SamplingParams
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
 
 WORDS = "the a one two three four five six seven eight nine ten is plus minus equals so wait hmm answer x y".split()
 TEMPLATE = (

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("trl")
-
 SMALL = {
     "name": "train-small",
     "shard_rows": 40,

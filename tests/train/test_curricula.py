@@ -128,7 +128,7 @@ def test_mask_probability_rises_linearly_to_cap_over_two_thirds():
 
 
 def test_masked_thought_masks_only_response_inputs_and_never_labels():
-    torch = pytest.importorskip("torch")
+    import torch
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     examples = [
